@@ -1,0 +1,24 @@
+"""The canonical model: entities, the status lifecycle, shared vocabularies and their JSON Schemas."""
+
+from __future__ import annotations
+
+from mpp_bus.canonical.entities import ENTITIES, Agency, Application, Level, Service, StatusEvent
+from mpp_bus.canonical.status import LABELS, TERMINAL, TRANSITIONS, Status, can_follow, reachable
+from mpp_bus.canonical.vocabulary import Channel, Document
+
+__all__ = [
+    "ENTITIES",
+    "LABELS",
+    "TERMINAL",
+    "TRANSITIONS",
+    "Agency",
+    "Application",
+    "Channel",
+    "Document",
+    "Level",
+    "Service",
+    "Status",
+    "StatusEvent",
+    "can_follow",
+    "reachable",
+]

@@ -1,0 +1,93 @@
+"""Shared vocabularies: requirement documents and service channels.
+
+A citizen enters a requirement once and every service can reuse it, so requirement codes come from one list. To add
+a document, add it here (and regenerate the schemas with ``mpp-bus schemas write``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Document(StrEnum):
+    KTP_EL = "KTP_EL"
+    KK = "KK"
+    KIA = "KIA"
+    AKTA_LAHIR = "AKTA_LAHIR"
+    AKTA_KEMATIAN = "AKTA_KEMATIAN"
+    AKTA_NIKAH = "AKTA_NIKAH"
+    SURAT_PENGANTAR_RT_RW = "SURAT_PENGANTAR_RT_RW"
+    SURAT_KETERANGAN_LAHIR = "SURAT_KETERANGAN_LAHIR"
+    SURAT_KETERANGAN_KEMATIAN = "SURAT_KETERANGAN_KEMATIAN"
+    SURAT_PINDAH = "SURAT_PINDAH"
+    SURAT_KEHILANGAN = "SURAT_KEHILANGAN"
+    PAS_FOTO = "PAS_FOTO"
+    NPWP = "NPWP"
+    NIB = "NIB"
+    AKTA_PENDIRIAN = "AKTA_PENDIRIAN"
+    SERTIFIKAT_TANAH = "SERTIFIKAT_TANAH"
+    GAMBAR_TEKNIS = "GAMBAR_TEKNIS"
+    PBG = "PBG"
+    STR = "STR"
+    IJAZAH = "IJAZAH"
+    REKOMENDASI_ORGANISASI_PROFESI = "REKOMENDASI_ORGANISASI_PROFESI"
+    LAPORAN_KEUANGAN = "LAPORAN_KEUANGAN"
+    SPT = "SPT"
+    SURAT_KUASA = "SURAT_KUASA"
+    SURAT_PERNYATAAN = "SURAT_PERNYATAAN"
+    DOKUMEN_LINGKUNGAN = "DOKUMEN_LINGKUNGAN"
+
+    @property
+    def label(self) -> str:
+        return DOCUMENT_LABELS.get(self, self.value.replace("_", " ").title())
+
+
+DOCUMENT_LABELS: dict[Document, str] = {
+    Document.KTP_EL: "KTP elektronik",
+    Document.KK: "Kartu Keluarga",
+    Document.KIA: "Kartu Identitas Anak",
+    Document.AKTA_LAHIR: "Akta kelahiran",
+    Document.AKTA_KEMATIAN: "Akta kematian",
+    Document.AKTA_NIKAH: "Akta/buku nikah",
+    Document.SURAT_PENGANTAR_RT_RW: "Surat pengantar RT/RW",
+    Document.SURAT_KETERANGAN_LAHIR: "Surat keterangan lahir",
+    Document.SURAT_KETERANGAN_KEMATIAN: "Surat keterangan kematian",
+    Document.SURAT_PINDAH: "Surat keterangan pindah",
+    Document.SURAT_KEHILANGAN: "Surat keterangan kehilangan",
+    Document.PAS_FOTO: "Pas foto",
+    Document.NPWP: "NPWP",
+    Document.NIB: "Nomor Induk Berusaha",
+    Document.AKTA_PENDIRIAN: "Akta pendirian usaha",
+    Document.SERTIFIKAT_TANAH: "Sertifikat tanah",
+    Document.GAMBAR_TEKNIS: "Gambar teknis bangunan",
+    Document.PBG: "Persetujuan Bangunan Gedung",
+    Document.STR: "Surat Tanda Registrasi",
+    Document.IJAZAH: "Ijazah",
+    Document.REKOMENDASI_ORGANISASI_PROFESI: "Rekomendasi organisasi profesi",
+    Document.LAPORAN_KEUANGAN: "Laporan keuangan",
+    Document.SPT: "SPT Tahunan",
+    Document.SURAT_KUASA: "Surat kuasa",
+    Document.SURAT_PERNYATAAN: "Surat pernyataan",
+    Document.DOKUMEN_LINGKUNGAN: "Dokumen lingkungan",
+}
+
+
+class Channel(StrEnum):
+    """The four MPP service ecosystems."""
+
+    DIRECT = "direct"
+    MOBILE = "mobile"
+    SELF_SERVICE = "self_service"
+    ELECTRONIC = "electronic"
+
+    @property
+    def label(self) -> str:
+        return CHANNEL_LABELS[self]
+
+
+CHANNEL_LABELS: dict[Channel, str] = {
+    Channel.DIRECT: "layanan langsung",
+    Channel.MOBILE: "layanan bergerak",
+    Channel.SELF_SERVICE: "layanan mandiri",
+    Channel.ELECTRONIC: "layanan elektronik",
+}

@@ -1,0 +1,34 @@
+"""The adapter contract: the base class, stream and page types, status mapping tables and the registry."""
+
+from __future__ import annotations
+
+from mpp_bus.contract.adapter import Adapter, AdapterConfig
+from mpp_bus.contract.mapping import StatusMapping
+from mpp_bus.contract.registry import adapter_entry_points, adapter_type, build_adapter
+from mpp_bus.contract.stream import (
+    STREAM_ENTITY,
+    CheckResult,
+    Cursor,
+    Page,
+    Reject,
+    StreamName,
+    StreamSpec,
+    SyncMode,
+)
+
+__all__ = [
+    "STREAM_ENTITY",
+    "Adapter",
+    "AdapterConfig",
+    "CheckResult",
+    "Cursor",
+    "Page",
+    "Reject",
+    "StatusMapping",
+    "StreamName",
+    "StreamSpec",
+    "SyncMode",
+    "adapter_entry_points",
+    "adapter_type",
+    "build_adapter",
+]

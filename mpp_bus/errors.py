@@ -1,0 +1,101 @@
+"""Errors of mpp-bus, typed by what the caller should do next.
+
+    MppBusError
+     ├── ConfigError            fix the configuration (the message names the field)
+     ├── AdapterError           raised while talking to an agency; carries agency, stream and record id
+     │    ├── RetriableError    try again later: timeouts, dropped connections, 429, 5xx, maintenance
+     │    │    └── RateLimitedError   the agency said when (``retry_after`` seconds)
+     │    ├── FatalError        retrying will not help: bad credentials, 4xx, SOAP faults of our making
+     │    │    └── AuthError
+     │    └── SkippableError    one record is bad: quarantine it and go on
+     ├── CircuitOpenError       the agency failed repeatedly; calls are paused until the breaker half-opens
+     └── StoreError             the portal store refused an operation
+          └── SyncLockedError   another writer holds this agency stream
+
+Lower-level errors (requests, zeep, SQLAlchemy) are translated at the boundary into the most specific of these,
+chained with ``from``. Messages never contain a NIK, a name or a credential.
+"""
+
+from __future__ import annotations
+
+
+class MppBusError(Exception):
+    """Base of every error the bus raises on purpose."""
+
+
+class ConfigError(MppBusError):
+    """The configuration is invalid; the message names the file and field and says how to fix it."""
+
+
+class AdapterError(MppBusError):
+    """An error while reading from an agency."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        agency: str | None = None,
+        stream: str | None = None,
+        record_id: str | None = None,
+    ) -> None:
+        self.agency = agency
+        self.stream = stream
+        self.record_id = record_id
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            f"{k}={v}" for k, v in (("agency", self.agency), ("stream", self.stream), ("record", self.record_id)) if v
+        )
+        base = super().__str__()
+        return f"[{where}] {base}" if where else base
+
+    def located(self, *, agency: str | None = None, stream: str | None = None) -> AdapterError:
+        """Fill in where the error happened if the raiser did not know."""
+        self.agency = self.agency or agency
+        self.stream = self.stream or stream
+        return self
+
+
+class RetriableError(AdapterError):
+    """A transient failure: retry with backoff."""
+
+
+class RateLimitedError(RetriableError):
+    """The agency asked us to slow down (HTTP 429 or 503 with Retry-After)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **where: str | None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **where)
+
+
+class FatalError(AdapterError):
+    """Retrying will not help; a person must act (fix credentials, config, or report to the agency)."""
+
+
+class AuthError(FatalError):
+    """The agency rejected our credentials."""
+
+
+class SkippableError(AdapterError):
+    """One record cannot be mapped; the engine quarantines it and continues with the page."""
+
+
+class CircuitOpenError(MppBusError):
+    """The agency's circuit breaker is open after repeated failures."""
+
+    def __init__(self, agency: str, retry_in: float) -> None:
+        self.agency = agency
+        self.retry_in = retry_in
+        super().__init__(
+            f"[agency={agency}] circuit breaker is open after repeated failures; the next attempt is allowed in "
+            f"{retry_in:.0f} s. Check the agency's health, then re-run."
+        )
+
+
+class StoreError(MppBusError):
+    """The portal store refused an operation."""
+
+
+class SyncLockedError(StoreError):
+    """Another sync of the same agency stream is running; only one writer is allowed."""
