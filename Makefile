@@ -1,0 +1,31 @@
+# Quick start: `make demo` sets everything up and runs the bus against the mock agencies; `make test` runs the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test lint schemas clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,api,airflow]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/mpp-bus demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check mpp_bus adapters mock_agencies dags tests
+	$(BIN)/mypy
+
+schemas: install
+	$(BIN)/mpp-bus schemas write
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

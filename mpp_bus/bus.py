@@ -1,0 +1,83 @@
+"""The assembled bus: settings, agency instances, the store and the engine, as the CLI and Airflow both use them.
+
+Nothing in a DAG file or a CLI command does work that is not here, so both run the very same sync::
+
+    bus = Bus.from_settings(Settings())
+    result = bus.sync("dpmptsp-3314", "applications")
+    print(result.stored, result.quarantined)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from mpp_bus.config import AgencyInstance, Connection, Settings, connection_from_env, load_agencies, select
+from mpp_bus.contract import Adapter, CheckResult, StreamName, build_adapter
+from mpp_bus.engine import RunProgress, RunResult, SyncEngine
+from mpp_bus.errors import ConfigError
+from mpp_bus.privacy import NikHasher
+from mpp_bus.store import Store, create_store
+
+ConnectionLookup = Callable[[str], Connection | None]
+
+
+@dataclass
+class Bus:
+    """One bus: where agencies are configured, where the store is, and how credentials are found."""
+
+    settings: Settings
+    instances: Sequence[AgencyInstance]
+    connections: ConnectionLookup = field(default=connection_from_env)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, connections: ConnectionLookup = connection_from_env) -> Bus:
+        return cls(settings, load_agencies(settings.agencies_file), connections)
+
+    @cached_property
+    def store(self) -> Store:
+        return create_store(self.settings.database_url)
+
+    @cached_property
+    def engine(self) -> SyncEngine:
+        return SyncEngine(self.store, NikHasher(self.settings.nik_secret()))
+
+    def instance(self, agency_id: str) -> AgencyInstance:
+        return select(self.instances, [agency_id])[0]
+
+    def selected(self, agency_ids: Sequence[str]) -> list[AgencyInstance]:
+        return select(self.instances, agency_ids)
+
+    @contextmanager
+    def adapter(self, agency_id: str) -> Iterator[Adapter]:  # type: ignore[type-arg]
+        instance = self.instance(agency_id)
+        adapter = build_adapter(instance, self.connections(instance.connection_id))
+        try:
+            yield adapter
+        finally:
+            adapter.close()
+
+    def check(self, agency_id: str) -> CheckResult:
+        try:
+            with self.adapter(agency_id) as adapter:
+                return adapter.check()
+        except ConfigError as exc:
+            return CheckResult(ok=False, message=str(exc))
+
+    def streams_of(self, agency_id: str) -> list[StreamName]:
+        with self.adapter(agency_id) as adapter:
+            return [spec.name for spec in adapter.streams()]
+
+    def sync(
+        self,
+        agency_id: str,
+        stream: StreamName | str,
+        *,
+        full_refresh: bool = False,
+        progress: Callable[[RunProgress], None] | None = None,
+    ) -> RunResult:
+        """Sync one stream of one agency into the store and return what the run did."""
+        with self.adapter(agency_id) as adapter:
+            return self.engine.sync(adapter, StreamName(stream), full_refresh=full_refresh, progress=progress)

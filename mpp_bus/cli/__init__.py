@@ -1,0 +1,57 @@
+"""The ``mpp-bus`` command line: the same engine as Airflow, for development, demos and operations.
+
+Examples::
+
+    mpp-bus agencies                          # the configured agency instances
+    mpp-bus check dukcapil                    # can we reach it, are the credentials good
+    mpp-bus sync --all                        # every stream of every enabled agency
+    mpp-bus sync oss --stream applications    # one stream of one agency
+    mpp-bus runs                              # what recent runs did
+    mpp-bus quarantine show 12                # why a record was set aside
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from mpp_bus import __version__
+from mpp_bus.cli import admin, demo, inspect, sync
+from mpp_bus.cli.common import console, fail
+from mpp_bus.errors import MppBusError
+
+# Each command module adds its sub-commands; a new command is one module and one line here.
+COMMAND_MODULES = [inspect, sync, admin, demo]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mpp-bus", description="The MPP Digital integration bus.")
+    parser.add_argument("--version", action="version", version=f"mpp-bus {__version__}")
+    parser.add_argument("--agencies", metavar="FILE", help="agencies file (default: $MPP_AGENCIES_FILE or agencies.yaml)")
+    parser.add_argument("--database-url", metavar="URL", help="portal store URL (default: $MPP_DATABASE_URL)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.run(args) or 0)
+    except MppBusError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
