@@ -29,3 +29,6 @@ schemas: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# Optional fragments (Airflow, benchmarks) add their own targets.
+-include deploy/*.mk
