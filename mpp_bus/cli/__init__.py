@@ -15,11 +15,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
 from mpp_bus import __version__
 from mpp_bus.cli import admin, demo, inspect, sync
-from mpp_bus.cli.common import console, fail
+from mpp_bus.cli.common import console, errors, fail
 from mpp_bus.errors import MppBusError
 
 # Each command module adds its sub-commands; a new command is one module and one line here.
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -51,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         return 130
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+    errors.print(f"[yellow]warning:[/] {message}")
 
 
 if __name__ == "__main__":

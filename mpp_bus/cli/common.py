@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -12,7 +13,8 @@ from rich.table import Table
 from mpp_bus.bus import Bus
 from mpp_bus.config import Settings
 
-console = Console(highlight=False)
+# Piped output (CI logs, files) gets a wide fixed width so tables stay readable.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True, highlight=False)
 
 

@@ -1,0 +1,102 @@
+"""Commands that look without changing anything: agencies, check, runs, quarantine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from mpp_bus.cli.common import bus_from, console, fail, fmt_seconds, settings_from, table
+from mpp_bus.config import load_agencies
+from mpp_bus.store import create_store
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    commands.add_parser("agencies", help="list the configured agency instances").set_defaults(run=agencies)
+
+    check = commands.add_parser("check", help="can the bus reach these agencies with their credentials")
+    check.add_argument("agency_ids", nargs="+", metavar="AGENCY")
+    check.set_defaults(run=check_agencies)
+
+    runs = commands.add_parser("runs", help="recent sync runs and what they did")
+    runs.add_argument("--agency", help="only this agency")
+    runs.add_argument("--limit", type=int, default=20)
+    runs.set_defaults(run=recent_runs)
+
+    quarantine = commands.add_parser("quarantine", help="records set aside by syncs, with the reason")
+    actions = quarantine.add_subparsers(dest="quarantine_command", metavar="ACTION")
+    listing = actions.add_parser("list", help="list quarantined records (the default)")
+    for p in (quarantine, listing):
+        p.add_argument("--agency", help="only this agency")
+        p.add_argument("--limit", type=int, default=50)
+        p.set_defaults(run=quarantine_list)
+    show = actions.add_parser("show", help="one quarantined record with its redacted payload")
+    show.add_argument("item_id", type=int, metavar="ID")
+    show.set_defaults(run=quarantine_show)
+
+
+def agencies(args: argparse.Namespace) -> int:
+    instances = load_agencies(settings_from(args).agencies_file)
+    console.print(
+        table(
+            f"{len(instances)} agency instances",
+            ["id", "adapter", "name", "level", "region", "connection", "schedule", "enabled"],
+            ((i.id, i.adapter, i.name, i.level, i.region_code, i.connection_id, i.schedule, i.enabled)
+             for i in instances),
+        )
+    )
+    return 0
+
+
+def check_agencies(args: argparse.Namespace) -> int:
+    bus = bus_from(args)
+    rows, ok = [], True
+    for instance in bus.selected(args.agency_ids):
+        result = bus.check(instance.id)
+        ok &= result.ok
+        latency = "" if result.latency_ms is None else f"{result.latency_ms:.0f} ms"
+        rows.append((instance.id, "[green]ok[/]" if result.ok else "[red]failed[/]", latency, result.message))
+    console.print(table("Agency checks", ["agency", "result", "latency", "message"], rows))
+    return 0 if ok else 1
+
+
+def recent_runs(args: argparse.Namespace) -> int:
+    store = create_store(settings_from(args).database_url)
+    runs = store.recent_runs(limit=args.limit, agency_id=args.agency)
+    console.print(
+        table(
+            "Recent sync runs",
+            ["run", "agency", "stream", "mode", "status", "started", "read", "stored", "unchanged", "stale",
+             "quarantined", "withdrawn", "duration", "breaker", "error"],
+            ((r.id, r.agency_id, r.stream, r.mode, r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}", r.read, r.stored,
+              r.unchanged, r.stale, r.quarantined, r.withdrawn, fmt_seconds(r.duration_s), r.breaker_state, r.error)
+             for r in runs),
+        )
+    )
+    return 0
+
+
+def quarantine_list(args: argparse.Namespace) -> int:
+    store = create_store(settings_from(args).database_url)
+    items = store.quarantine_items(agency_id=args.agency, limit=args.limit)
+    console.print(
+        table(
+            "Quarantined records (see `mpp-bus quarantine show ID`)",
+            ["id", "run", "agency", "stream", "record", "reason", "when"],
+            ((q.id, q.run_id, q.agency_id, q.stream, q.record_id, q.reason, f"{q.created_at:%Y-%m-%d %H:%M:%S}")
+             for q in items),
+        )
+    )
+    return 0
+
+
+def quarantine_show(args: argparse.Namespace) -> int:
+    store = create_store(settings_from(args).database_url)
+    item = store.quarantine_item(args.item_id)
+    if item is None:
+        return fail(f"no quarantined record with id {args.item_id}; list them with `mpp-bus quarantine`")
+    console.print(f"[bold]#{item.id}[/] agency {item.agency_id}, stream {item.stream}, record {item.record_id}, "
+                  f"run {item.run_id}, {item.created_at:%Y-%m-%d %H:%M:%S}")
+    console.print(f"reason: {item.reason}")
+    console.print("payload (redacted):")
+    console.print_json(json.dumps(item.payload, ensure_ascii=False, default=str))
+    return 0
