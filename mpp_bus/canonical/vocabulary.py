@@ -36,6 +36,15 @@ class Document(StrEnum):
     SURAT_KUASA = "SURAT_KUASA"
     SURAT_PERNYATAAN = "SURAT_PERNYATAAN"
     DOKUMEN_LINGKUNGAN = "DOKUMEN_LINGKUNGAN"
+    KKPR = "KKPR"
+    SERTIFIKAT_STANDAR = "SERTIFIKAT_STANDAR"
+    PETA_LOKASI = "PETA_LOKASI"
+    SURAT_PERMOHONAN = "SURAT_PERMOHONAN"
+    LAPORAN_PENGAWASAN = "LAPORAN_PENGAWASAN"
+    DESAIN_REKLAME = "DESAIN_REKLAME"
+    SURAT_KETERANGAN_SEHAT = "SURAT_KETERANGAN_SEHAT"
+    SIPA = "SIPA"
+    SURAT_KETERANGAN_DOMISILI = "SURAT_KETERANGAN_DOMISILI"
 
     @property
     def label(self) -> str:
@@ -69,6 +78,15 @@ DOCUMENT_LABELS: dict[Document, str] = {
     Document.SURAT_KUASA: "Surat kuasa",
     Document.SURAT_PERNYATAAN: "Surat pernyataan",
     Document.DOKUMEN_LINGKUNGAN: "Dokumen lingkungan",
+    Document.KKPR: "Kesesuaian Kegiatan Pemanfaatan Ruang",
+    Document.SERTIFIKAT_STANDAR: "Sertifikat standar",
+    Document.PETA_LOKASI: "Peta lokasi",
+    Document.SURAT_PERMOHONAN: "Surat permohonan",
+    Document.LAPORAN_PENGAWASAN: "Laporan pengawasan",
+    Document.DESAIN_REKLAME: "Desain reklame",
+    Document.SURAT_KETERANGAN_SEHAT: "Surat keterangan sehat",
+    Document.SIPA: "Surat Izin Praktik Apoteker",
+    Document.SURAT_KETERANGAN_DOMISILI: "Surat keterangan domisili",
 }
 
 

@@ -1,0 +1,115 @@
+"""What the shipped adapters share: vocabulary tables as data, record checks, rejects and the check() wrapper."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mpp_bus.canonical import Channel, Document
+from mpp_bus.contract import CheckResult, Reject
+from mpp_bus.errors import AuthError, ConfigError, FatalError, RetriableError, SkippableError
+from mpp_bus.privacy import nik_problem, redact_text
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """An agency's requirement-document and channel codes mapped onto the canonical vocabularies, from YAML::
+
+        version: 1
+        documents:
+          BUKU_NIKAH: AKTA_NIKAH
+          PETA_LOKASI: null      # no canonical document yet: shown in the description, never dropped
+        channels:
+          langsung: direct
+    """
+
+    version: int
+    documents: Mapping[str, Document | None]
+    channels: Mapping[str, Channel]
+    source: str
+
+    @classmethod
+    def load(cls, path: Path) -> Vocabulary:
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            documents = {str(k): (Document(v) if v is not None else None)
+                         for k, v in (doc.get("documents") or {}).items()}
+            channels = {str(k): Channel(v) for k, v in (doc.get("channels") or {}).items()}
+            return cls(int(doc.get("version", 1)), documents, channels, path.name)
+        except (OSError, ValueError, TypeError, yaml.YAMLError) as exc:
+            raise ConfigError(f"vocabulary mapping {path}: {exc}") from exc
+
+    def requirements(self, codes: Iterable[str]) -> tuple[list[str], list[str]]:
+        """(canonical document codes, agency codes with no canonical document yet); unknown codes are skippable."""
+        canonical: list[str] = []
+        other: list[str] = []
+        for code in codes:
+            if code not in self.documents:
+                raise SkippableError(f"unknown requirement code {code[:40]!r}: add it to {self.source} "
+                                     f"(version {self.version}) and re-run")
+            target = self.documents[code]
+            if target is None:
+                other.append(code)
+            elif target.value not in canonical:
+                canonical.append(target.value)
+        return canonical, other
+
+    def channels_of(self, codes: Iterable[str]) -> list[str]:
+        out: list[str] = []
+        for code in codes:
+            if code not in self.channels:
+                raise SkippableError(f"unknown channel code {code[:40]!r}: add it to {self.source} and re-run")
+            if self.channels[code].value not in out:
+                out.append(self.channels[code].value)
+        return out
+
+
+def describe(description: str, other_requirements: list[str]) -> str:
+    """The description, with requirements that have no canonical document listed so a citizen still sees them."""
+    if not other_requirements:
+        return description
+    names = ", ".join(code.replace("_", " ") for code in other_requirements)
+    return f"{description}\n\nPersyaratan lain: {names}.".strip()
+
+
+def checked_nik(value: object) -> str:
+    problem = nik_problem(value)
+    if problem:
+        raise SkippableError(f"applicant id is not a valid NIK: {problem}")
+    return value  # type: ignore[return-value]
+
+
+def checked_times(submitted: datetime, status_at: datetime, updated: datetime) -> None:
+    """An application cannot be submitted after it was last updated (a corrupt date, not a real record)."""
+    if submitted > updated or status_at > updated:
+        raise SkippableError("impossible dates: submitted or status time later than the last update")
+
+
+def reject(exc: Exception, record_id: str | None, payload: Mapping[str, Any]) -> Reject:
+    """A record that could not be mapped; the reason never repeats a NIK (the engine redacts the payload)."""
+    reason = str(exc) if isinstance(exc, SkippableError) else f"{type(exc).__name__}: {exc}"
+    return Reject(reason=redact_text(reason)[:500], record_id=record_id, payload=dict(payload))
+
+
+def run_check(agency: str, probe: Callable[[], object]) -> CheckResult:
+    """Run a cheap authenticated call and answer in words; never raises for an unreachable agency."""
+    start = time.perf_counter()
+    try:
+        probe()
+    except AuthError as exc:
+        return CheckResult(False, f"{agency}: credentials refused. {exc}", _ms(start))
+    except RetriableError as exc:
+        return CheckResult(False, f"{agency}: agency unreachable or failing. {exc}", _ms(start))
+    except FatalError as exc:
+        return CheckResult(False, f"{agency}: request refused. {exc}", _ms(start))
+    return CheckResult(True, f"{agency}: reachable, credentials accepted", _ms(start))
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)

@@ -1,0 +1,203 @@
+"""The HTTP transport: one pooled ``requests.Session`` per agency, with timeouts, retries and error translation.
+
+Every failure leaves this module as an ``mpp_bus.errors`` type chosen by what the caller should do next:
+
+    timeout, connection refused/dropped, truncated or invalid JSON, 408, 5xx   -> RetriableError
+    429, or 503 with Retry-After                                                -> RateLimitedError(retry_after)
+    401, 403                                                                    -> AuthError
+    any other 4xx, redirect loops, malformed URLs                               -> FatalError
+
+Messages name the agency, the method and the URL path; never the query string (it may carry a NIK or a date range
+of personal data) and never a credential.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.auth import AuthBase
+
+from mpp_bus.config.agencies import AgencyInstance, RetryConfig
+from mpp_bus.errors import AdapterError, AuthError, FatalError, RateLimitedError, RetriableError
+from mpp_bus.transport.retry import retry_policy
+
+Params = Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """A response body with its status and headers, for callers that need more than JSON (ETags, 304)."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    def json(self, *, agency: str = "", path: str = "") -> Any:
+        return parse_json(self.content, agency=agency, path=path)
+
+
+class HttpClient:
+    """A JSON-over-HTTP client for one agency.
+
+    Example::
+
+        client = HttpClient.for_instance(instance, "http://127.0.0.1:8703", auth=ApiKeyAuth("X-DJP-Key", key))
+        layanan = client.get_json("/v2/layanan")["layanan"]
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        agency: str,
+        timeout: float = 30.0,
+        retry: RetryConfig | None = None,
+        auth: AuthBase | None = None,
+        session: requests.Session | None = None,
+        headers: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.agency = agency
+        self.timeout = timeout
+        self.retry = retry or RetryConfig()
+        self.session = session or requests.Session()
+        self.session.auth = auth
+        self.session.headers.update({"Accept": "application/json", **(headers or {})})
+        self._sleep = sleep
+
+    @classmethod
+    def for_instance(cls, instance: AgencyInstance, base_url: str, **kwargs: Any) -> HttpClient:
+        """A client with the instance's timeout and retry policy."""
+        kwargs.setdefault("timeout", instance.timeout_seconds)
+        kwargs.setdefault("retry", instance.retry)
+        return cls(base_url, agency=instance.id, **kwargs)
+
+    def url(self, path: str) -> str:
+        return urljoin(self.base_url, path.lstrip("/"))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        headers: Mapping[str, str] | None = None,
+        data: Mapping[str, Any] | None = None,
+        ok: tuple[int, ...] = (200,),
+        retry: RetryConfig | None = None,
+    ) -> RawResponse:
+        """Send one request (retried per the policy); a status outside ``ok`` or 2xx raises a typed error."""
+        policy = retry_policy(retry or self.retry, sleep=self._sleep)
+        return policy(self._send, method, path, params, headers, data, ok)
+
+    def get(self, path: str, params: Params = None, headers: Mapping[str, str] | None = None,
+            ok: tuple[int, ...] = (200,), retry: RetryConfig | None = None) -> RawResponse:
+        return self.request("GET", path, params=params, headers=headers, ok=ok, retry=retry)
+
+    def get_json(self, path: str, params: Params = None, headers: Mapping[str, str] | None = None,
+                 retry: RetryConfig | None = None) -> Any:
+        """GET ``path`` and parse the JSON body; a truncated body is retried like a dropped connection."""
+        policy = retry_policy(retry or self.retry, sleep=self._sleep)
+        return policy(self._get_json_once, path, params, headers)
+
+    def _get_json_once(self, path: str, params: Params, headers: Mapping[str, str] | None) -> Any:
+        return parse_json(self._send("GET", path, params, headers, None, (200,)).content, agency=self.agency,
+                          path=path)
+
+    def _send(self, method: str, path: str, params: Params, headers: Mapping[str, str] | None,
+              data: Mapping[str, Any] | None, ok: tuple[int, ...]) -> RawResponse:
+        try:
+            resp = self.session.request(method, self.url(path), params=params, headers=headers, data=data,
+                                        timeout=self.timeout)
+        except AdapterError as exc:  # raised by an auth strategy (token endpoint); already typed
+            raise exc.located(agency=self.agency)
+        except requests.RequestException as exc:
+            raise translate_request_error(exc, agency=self.agency, method=method, path=path,
+                                          timeout=self.timeout) from exc
+        if resp.status_code not in ok:
+            raise error_for_status(resp.status_code, resp.headers, agency=self.agency, method=method, path=path)
+        return RawResponse(resp.status_code, resp.headers, resp.content)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _where(method: str, path: str) -> str:
+    return f"{method} {urlsplit(path).path or '/'}"
+
+
+def translate_request_error(
+    exc: requests.RequestException, *, agency: str, method: str, path: str, timeout: float | None = None
+) -> AdapterError:
+    """The ``mpp_bus`` error for a ``requests`` failure (the caller chains it with ``from``)."""
+    where = _where(method, path)
+    if isinstance(exc, requests.Timeout):
+        after = f" after {timeout:g} s" if timeout else ""
+        return RetriableError(f"{where} timed out{after}; the agency is slow or down, retry later", agency=agency)
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return RetriableError(f"{where}: the connection dropped while reading the response; retry", agency=agency)
+    if isinstance(exc, requests.ConnectionError):
+        return RetriableError(f"{where}: cannot connect to the agency ({type(exc).__name__}); check that it is "
+                              f"up and reachable from this host, then retry", agency=agency)
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema, requests.TooManyRedirects)):
+        return FatalError(f"{where}: {type(exc).__name__}; check the agency's base URL in its config", agency=agency)
+    return RetriableError(f"{where}: {type(exc).__name__} while talking to the agency; retry", agency=agency)
+
+
+def error_for_status(status: int, headers: Mapping[str, str], *, agency: str, method: str, path: str) -> AdapterError:
+    """The ``mpp_bus`` error for an unexpected HTTP status."""
+    where = _where(method, path)
+    retry_after = parse_retry_after(headers.get("Retry-After"))
+    if status == 429 or (status == 503 and retry_after is not None):
+        wait = f"; it asked to wait {retry_after:g} s" if retry_after is not None else ""
+        return RateLimitedError(f"{where}: the agency is rate limiting us (HTTP {status}){wait}; slow down or retry "
+                                f"later", retry_after=retry_after, agency=agency)
+    if status in (401, 403):
+        return AuthError(f"{where}: the agency refused our credentials (HTTP {status}); check the credentials in "
+                         f"the agency's connection", agency=agency)
+    if status == 408 or status >= 500:
+        return RetriableError(f"{where}: the agency answered HTTP {status}; retry later", agency=agency)
+    if 400 <= status < 500:
+        return FatalError(f"{where}: the agency refused the request (HTTP {status}); check the adapter config "
+                          f"(base URL, tenant) or report it to the agency", agency=agency)
+    return FatalError(f"{where}: unexpected HTTP {status}; report it to the adapter's maintainers", agency=agency)
+
+
+def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date); None when absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now())
+
+
+def parse_json(content: bytes, *, agency: str, path: str) -> Any:
+    """Parse a JSON body; a truncated or invalid body is retriable (agencies drop connections mid-body)."""
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RetriableError(f"{_where('GET', path)}: the response is not valid JSON ({len(content)} bytes, "
+                             f"truncated?); retry", agency=agency) from exc

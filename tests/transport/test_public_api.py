@@ -1,0 +1,12 @@
+"""The transport package's public names: what __all__ lists is importable, and nothing public is left out."""
+
+from __future__ import annotations
+
+import mpp_bus.transport as transport
+
+
+def test_all_is_complete_and_importable():
+    public = {n for n in vars(transport) if not n.startswith("_") and n not in {"annotations", "auth", "http",
+                                                                                 "paging", "retry", "soap"}}
+    assert set(transport.__all__) == public
+    assert len(transport.__all__) == len(set(transport.__all__))
