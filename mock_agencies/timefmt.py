@@ -11,49 +11,71 @@ WIB_OFFSET = 7 * 3600
 _EPOCH = dt.date(1970, 1, 1)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=8192)
 def _ymd(day: int) -> tuple[str, str, str]:
     d = _EPOCH + dt.timedelta(days=day)
     return f"{d.year:04d}", f"{d.month:02d}", f"{d.day:02d}"
 
 
-def _hms(secs: int) -> str:
-    h, rem = divmod(secs, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h:02d}:{m:02d}:{s:02d}"
+# Every second of a day, formatted once: two look-ups and a concatenation per timestamp afterwards.
+_HMS = tuple(f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60))
+_HMS_Z = tuple(t + "Z" for t in _HMS)
+_HM = tuple(t[:5] for t in _HMS)
 
 
-def rfc3339(epoch: int) -> str:
-    """2025-03-01T08:15:00Z"""
-    day, secs = divmod(epoch, 86400)
-    y, m, d = _ymd(day)
-    return f"{y}-{m}-{d}T{_hms(secs)}Z"
-
-
-def iso_date(day: int) -> str:
-    """A day number since 1970-01-01 as 2025-03-01."""
+@lru_cache(maxsize=8192)
+def _iso_day(day: int) -> str:
     y, m, d = _ymd(day)
     return f"{y}-{m}-{d}"
 
 
+@lru_cache(maxsize=8192)
+def _iso_day_t(day: int) -> str:
+    return _iso_day(day) + "T"
+
+
+@lru_cache(maxsize=8192)
+def _dash_day(day: int) -> str:
+    y, m, d = _ymd(day)
+    return f"{d}-{m}-{y} "
+
+
+@lru_cache(maxsize=8192)
+def _slash_day(day: int) -> str:
+    y, m, d = _ymd(day)
+    return f"{d}/{m}/{y}"
+
+
+@lru_cache(maxsize=8192)
+def _slash_day_sp(day: int) -> str:
+    return _slash_day(day) + " "
+
+
+def rfc3339(epoch: int) -> str:
+    """2025-03-01T08:15:00Z"""
+    return _iso_day_t(epoch // 86400) + _HMS_Z[epoch % 86400]
+
+
+def iso_date(day: int) -> str:
+    """A day number since 1970-01-01 as 2025-03-01."""
+    return _iso_day(day)
+
+
 def wib_seconds(epoch: int) -> str:
     """DD-MM-YYYY HH:MM:SS in WIB (UTC+7), no offset written."""
-    day, secs = divmod(epoch + WIB_OFFSET, 86400)
-    y, m, d = _ymd(day)
-    return f"{d}-{m}-{y} {_hms(secs)}"
+    local = epoch + WIB_OFFSET
+    return _dash_day(local // 86400) + _HMS[local % 86400]
 
 
 def wib_minutes(epoch: int) -> str:
     """DD/MM/YYYY HH:MM in WIB."""
-    day, secs = divmod(epoch + WIB_OFFSET, 86400)
-    y, m, d = _ymd(day)
-    return f"{d}/{m}/{y} {_hms(secs)[:5]}"
+    local = epoch + WIB_OFFSET
+    return _slash_day_sp(local // 86400) + _HM[local % 86400]
 
 
 def slash_date(day: int) -> str:
     """A day number as DD/MM/YYYY."""
-    y, m, d = _ymd(day)
-    return f"{d}/{m}/{y}"
+    return _slash_day(day)
 
 
 def year_of(epoch: int) -> str:

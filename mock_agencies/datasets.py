@@ -1,0 +1,266 @@
+"""An agency's applications as a pure function of (seed, dataset, index), plus a small overlay of advances.
+
+Base records have strictly increasing update times (start + index * step, all in the past), so the records changed
+since T are found arithmetically, never by materialising the dataset. Advanced records live in an overlay whose
+update times are later than every base record; they are served after the base range, in (updated, id) order.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+from mock_agencies.catalogs import Lifecycle, Service
+from mock_agencies.population import MASK64, Population, mix64, stable_seed
+from mock_agencies.timefmt import add_working_days, now, year_of
+
+BASE_START = 1735689600  # 2025-01-01T00:00:00Z
+BASE_SPAN = 300 * 86400  # the base range spans at most ~300 days, so it is always in the past
+SHARED_CITIZENS = 300  # citizens 0..299 own application i in every dataset: one person, several agencies
+_GOLD = 0x9E3779B97F4A7C15
+
+
+class App(NamedTuple):
+    index: int
+    id: str
+    service: Service
+    nik: str
+    status: str | int
+    status_at: int  # epoch seconds
+    submitted_at: int
+    sla_due_day: int  # days since 1970-01-01
+    document_number: str | None
+    updated_at: int
+    previous_status: str | int | None  # the status before this one, if any (used to serve stale copies)
+
+
+Key = tuple[int, str | None]  # (updated, id) after which to continue; id None means "updated >= T"
+
+
+class Dataset:
+    """One agency's (or one licensing tenant's) applications."""
+
+    def __init__(self, name: str, seed: int, size: int, population: Population, lifecycle: Lifecycle,
+                 services: tuple[Service, ...], id_prefix: str) -> None:
+        if size < 0:
+            raise ValueError("a dataset cannot have a negative size")
+        self.name = name
+        self.size = size
+        self.seed = stable_seed(seed, "dataset", name)
+        self.population = population
+        self.lifecycle = lifecycle
+        self.services = services
+        self.id_prefix = id_prefix
+        self.start = BASE_START
+        self.step = max(1, min(3600, BASE_SPAN // max(size, 1)))
+        self._paths = self._build_paths()
+        self._n_services = len(services)
+        self._n_citizens = population.count
+        self._niks = population.niks
+        self._issued = lifecycle.issued
+        # calendar days from a submission day to its SLA due day, by service and weekday (0 = Monday)
+        self._sla = tuple(tuple(add_working_days((wd - 3) % 7, s.sla_days) - (wd - 3) % 7 for wd in range(7))
+                          for s in services)
+        self._lock = threading.Lock()
+        self._overlay: dict[int, tuple[str | int, int, str | int]] = {}  # index -> (status, updated, previous)
+        self._order: list[tuple[int, str, int]] = []  # (updated, id, index) of overlaid records, sorted
+        self._overlaid: list[int] = []  # overlaid indexes, sorted
+        self._advance_calls = 0
+
+    # --- base records ----------------------------------------------------------------------------------------------
+
+    def _build_paths(self) -> tuple[tuple[str | int, ...], ...]:
+        """1,024 status histories drawn once; a record picks one, so most records are done and some are open."""
+        rng = random.Random(self.seed)
+        paths = []
+        for _ in range(1024):
+            path = [self.lifecycle.initial]
+            while not self.lifecycle.is_terminal(path[-1]) and rng.random() < 0.78:
+                options = self.lifecycle.transitions[path[-1]]
+                weights = [0.75, 0.17, 0.08][: len(options)]
+                path.append(rng.choices(options, weights)[0])
+            paths.append(tuple(path))
+        return tuple(paths)
+
+    def id_of(self, i: int) -> str:
+        return f"{self.id_prefix}{i:09d}"
+
+    def index_of(self, record_id: str) -> int | None:
+        if not record_id.startswith(self.id_prefix):
+            return None
+        digits = record_id[len(self.id_prefix):]
+        if not digits.isdigit():
+            return None
+        i = int(digits)
+        return i if 0 <= i < self.size else None
+
+    def base_updated(self, i: int) -> int:
+        return self.start + i * self.step
+
+    def _base(self, i: int) -> App:
+        return self._base_run(i, i + 1, ())[0]
+
+    def _base_run(self, first: int, stop: int, skip: Any, limit: int | None = None) -> list[App]:
+        """Base records first..stop-1 not in `skip`, at most `limit` of them: the hot path (100k records/s), so
+        mix64 is inlined and every attribute is read once per page, not once per record."""
+        seed, start, step, prefix = self.seed, self.start, self.step, self.id_prefix
+        services, n_services, paths, niks, n_citizens = (self.services, self._n_services, self._paths, self._niks,
+                                                         self._n_citizens)
+        issued, sla = self._issued, self._sla
+        limit = stop - first if limit is None else limit
+        out: list[App] = []
+        append = out.append
+        i = first
+        while i < stop and len(out) < limit:
+            if i in skip:
+                i += 1
+                continue
+            x = ((seed ^ (i * _GOLD & MASK64)) + _GOLD) & MASK64
+            x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+            x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
+            h = x ^ (x >> 31)
+            k = h % n_services
+            service = services[k]
+            path = paths[(h >> 12) & 1023]
+            status = path[-1]
+            updated = start + i * step
+            status_at = updated - (h >> 24) % 600
+            submitted = status_at - (len(path) - 1) * 86400 * ((h >> 34) % 5 + 1) - (h >> 40) % 3600
+            sday = submitted // 86400
+            citizen = i % n_citizens if i < SHARED_CITIZENS else (h >> 44) % n_citizens
+            doc = f"{service.doc_prefix}/{i:09d}/{year_of(status_at)}" if status in issued else None
+            append(App(i, f"{prefix}{i:09d}", service, niks[citizen], status, status_at, submitted,
+                       sday + sla[k][(sday + 3) % 7], doc, updated, path[-2] if len(path) > 1 else None))
+            i += 1
+        return out
+
+    def record(self, i: int) -> App:
+        """The current version of application i."""
+        base = self._base(i)
+        over = self._overlay.get(i)
+        if over is None:
+            return base
+        return self._apply(base, over)
+
+    def _apply(self, base: App, over: tuple[str | int, int, str | int]) -> App:
+        status, updated, previous = over
+        doc = base.document_number
+        if status in self.lifecycle.issued and doc is None:
+            doc = f"{base.service.doc_prefix}/{base.index:09d}/{year_of(updated)}"
+        return base._replace(status=status, status_at=updated, updated_at=updated, document_number=doc,
+                             previous_status=previous)
+
+    def stale_version(self, i: int) -> App | None:
+        """An older version of application i (older status, older update time), for out-of-order faults."""
+        current = self.record(i)
+        if i in self._overlay:
+            base = self._base(i)
+            if base.status != current.status:
+                return base
+        if current.previous_status is None:
+            return None
+        older = current.updated_at - 3600 - (i % 7) * 600
+        doc = current.document_number if current.previous_status in self.lifecycle.issued else None
+        return current._replace(status=current.previous_status, status_at=older, updated_at=older,
+                                document_number=doc, previous_status=None)
+
+    # --- paging ----------------------------------------------------------------------------------------------------
+
+    def _first_base(self, key: Key) -> int:
+        updated, after_id = key
+        if updated < self.start:
+            return 0
+        k, rem = divmod(updated - self.start, self.step)
+        if rem:
+            first = k + 1
+        elif after_id is None:
+            first = k
+        else:
+            first = k if self.id_of(k) > after_id else k + 1
+        return min(first, self.size)
+
+    def _first_overlay(self, key: Key) -> int:
+        updated, after_id = key
+        if after_id is None:
+            return bisect.bisect_left(self._order, (updated,))
+        return bisect.bisect_right(self._order, (updated, after_id, MASK64))
+
+    def _overlaid_between(self, lo: int, hi: int) -> int:
+        """How many overlaid indexes lie in [lo, hi]."""
+        return bisect.bisect_right(self._overlaid, hi) - bisect.bisect_left(self._overlaid, lo)
+
+    def _nth_base(self, first: int, n: int) -> int:
+        """The index of the n-th (0-based) base record at or after `first` that is not overlaid."""
+        j = first + n
+        while True:
+            nj = first + n + self._overlaid_between(first, j)
+            if nj == j:
+                return j
+            j = nj
+
+    def count_since(self, updated: int) -> int:
+        with self._lock:
+            first = self._first_base((updated, None))
+            base = self.size - first - self._overlaid_between(first, self.size - 1)
+            return base + len(self._order) - self._first_overlay((updated, None))
+
+    def page(self, key: Key, limit: int, offset: int = 0) -> list[App]:
+        """Up to `limit` records after `key` in (updated, id) order, skipping `offset` of them first."""
+        out: list[App] = []
+        with self._lock:
+            first = self._first_base(key)
+            base_left = self.size - first - self._overlaid_between(first, self.size - 1)
+            if offset < base_left:
+                i = self._nth_base(first, offset) if offset else first
+                offset = 0
+                out = self._base_run(i, self.size, self._overlay, limit)
+            else:
+                offset -= base_left
+            pos = self._first_overlay(key) + offset
+            while pos < len(self._order) and len(out) < limit:
+                index = self._order[pos][2]
+                out.append(self._apply(self._base(index), self._overlay[index]))
+                pos += 1
+        return out
+
+    def iter_all(self) -> Iterator[App]:
+        for i in range(self.size):
+            yield self.record(i)
+
+    # --- advancing -------------------------------------------------------------------------------------------------
+
+    def advance(self, count: int, clock: Callable[[], int] = now) -> list[str]:
+        """Move `count` open applications one step forward along the lifecycle; a deterministic choice."""
+        if self.size == 0:
+            return []
+        advanced: list[str] = []
+        with self._lock:
+            self._advance_calls += 1
+            call = self._advance_calls
+            stamp = max(clock(), self.base_updated(self.size - 1) + 1)
+            tries = 0
+            while len(advanced) < count and tries < count * 50 + 100:
+                h = mix64(self.seed ^ stable_seed("advance", call, tries))
+                tries += 1
+                i = h % self.size
+                current = self.record(i)
+                options = self.lifecycle.transitions.get(current.status)
+                if not options or current.id in advanced:
+                    continue
+                new_status = options[0] if (h >> 40) % 10 < 8 else options[(h >> 44) % len(options)]
+                # strictly later than the version it replaces, even for two advances within one second
+                self._set_overlay(i, (new_status, max(stamp, current.updated_at + 1), current.status))
+                advanced.append(current.id)
+        return advanced
+
+    def _set_overlay(self, i: int, value: tuple[str | int, int, str | int]) -> None:
+        old = self._overlay.get(i)
+        if old is not None:
+            self._order.remove((old[1], self.id_of(i), i))
+        else:
+            bisect.insort(self._overlaid, i)
+        self._overlay[i] = value
+        bisect.insort(self._order, (value[1], self.id_of(i), i))

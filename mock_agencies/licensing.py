@@ -1,0 +1,242 @@
+"""Mock business licensing (OSS style): REST JSON behind OAuth2 client credentials, one server for many tenants.
+
+Tenants are the national OSS system (`oss`) and any regional licensing office `dpmptsp-PPKK` whose PP.KK is a
+regency code. Pages are written from string templates: generic dict building and json.dumps would halve throughput.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import os
+import secrets
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from mock_agencies.catalogs import LICENSING_LIFECYCLE, OSS_SERVICES, Service, regional_services
+from mock_agencies.datasets import App, Dataset, Key
+from mock_agencies.faults import BAD_NIK, IMPOSSIBLE_DATE, MISSING_ID, UNKNOWN_STATUS, Faults
+from mock_agencies.httpbase import AgencyServer, Request, Response, json_response
+from mock_agencies.population import Population, regions
+from mock_agencies.timefmt import iso_date, parse_rfc3339, rfc3339
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+_API = "/api/v1/"
+
+
+class TokenBucket:
+    """Requests per second per client, with a burst of one second's worth."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.stamp = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> float:
+        """0 when the request may go, else the seconds to wait."""
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return 0.0
+            return (1 - self.tokens) / self.rate
+
+
+class LicensingServer(AgencyServer):
+    agency = "licensing"
+
+    def __init__(self, seed: int, population: Population, size: int, faults: Faults, *,
+                 client_id: str | None = None, client_secret: str | None = None, token_ttl: int = 3600,
+                 rate_limit: float | None = None) -> None:
+        super().__init__(seed, population, size, faults)
+        self.client_id = client_id or os.environ.get("MOCK_LICENSING_CLIENT_ID", "mpp-bus")
+        self.client_secret = client_secret or os.environ.get("MOCK_LICENSING_CLIENT_SECRET", "oss-rahasia")
+        self.token_ttl = token_ttl
+        self.rate_limit = rate_limit or float(os.environ.get("MOCK_LICENSING_RATE_LIMIT", "200"))
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._buckets: dict[str, TokenBucket] = {}
+        self._datasets: dict[str, Dataset] = {}
+        self._catalogs: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    # --- tenants ---------------------------------------------------------------------------------------------------
+
+    def dataset(self, name: str | None) -> Dataset | None:
+        if not name:
+            return None
+        with self._lock:
+            found = self._datasets.get(name)
+            if found is None:
+                services = self._services(name)
+                if services is None:
+                    return None
+                prefix = "OSS-" if name == "oss" else f"{name[-4:]}-"
+                found = Dataset(name, self.seed, self.size, self.population, LICENSING_LIFECYCLE, services, prefix)
+                self._datasets[name] = found
+            return found
+
+    @staticmethod
+    def _services(tenant: str) -> tuple[Service, ...] | None:
+        if tenant == "oss":
+            return OSS_SERVICES
+        digits = tenant.removeprefix("dpmptsp-")
+        if digits == tenant or len(digits) != 4 or not digits.isdigit():
+            return None
+        name = regions().regencies.get(f"{digits[:2]}.{digits[2:]}")
+        return None if name is None else regional_services(tenant, name)
+
+    # --- HTTP ------------------------------------------------------------------------------------------------------
+
+    def handle_data(self, request: Request) -> Response:
+        if request.path == "/oauth/token":
+            return self._token(request) if request.method == "POST" else self.error(405, "method_not_allowed",
+                                                                                    "POST to /oauth/token")
+        if not request.path.startswith(_API):
+            return self.error(404, "not_found", f"no route {request.path}")
+        client = self._authenticate(request)
+        if client is None:
+            return self.error(401, "invalid_token", "the access token is missing, unknown or expired",
+                              extra={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        wait = self._bucket(client).take()
+        if wait:
+            return self.error(429, "rate_limited", f"more than {self.rate_limit:g} requests/s",
+                              retry_after=max(1, math.ceil(wait)))
+        parts = request.path[len(_API):].split("/")
+        if len(parts) != 2 or parts[1] not in ("services", "applications"):
+            return self.error(404, "not_found", f"no route {request.path}")
+        dataset = self.dataset(parts[0])
+        if dataset is None:
+            return self.error(404, "unknown_tenant", f"unknown tenant {parts[0]!r}: use 'oss' or 'dpmptsp-PPKK' "
+                              "with a regency code")
+        if parts[1] == "services":
+            return self.with_faults(lambda: self._catalog(dataset))
+        return self.with_faults(lambda: self._applications(dataset, request.query))
+
+    def _token(self, request: Request) -> Response:
+        form = dict(parse_qsl(request.body.decode("utf-8", "replace")))
+        basic = request.headers.get("Authorization", "")
+        if basic.startswith("Basic "):  # RFC 6749 also allows the client to authenticate with HTTP Basic
+            try:
+                cid, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+                form["client_id"], form["client_secret"] = cid, secret
+            except (binascii.Error, UnicodeDecodeError):
+                pass
+        if form.get("grant_type") != "client_credentials":
+            return json_response(400, {"error": "unsupported_grant_type",
+                                       "error_description": "only grant_type=client_credentials is supported"})
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            return json_response(401, {"error": "invalid_client", "error_description": "unknown client or bad "
+                                       "secret"})
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            now = time.time()
+            self._tokens = {t: v for t, v in self._tokens.items() if v[1] > now}
+            self._tokens[token] = (form["client_id"], now + self.token_ttl)
+        return json_response(200, {"access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl},
+                             {"Cache-Control": "no-store"})
+
+    def _authenticate(self, request: Request) -> str | None:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        found = self._tokens.get(header[7:].strip())
+        if found is None or found[1] <= time.time():
+            return None
+        return found[0]
+
+    def _bucket(self, client: str) -> TokenBucket:
+        bucket = self._buckets.get(client)
+        if bucket is None:
+            with self._lock:
+                bucket = self._buckets.setdefault(client, TokenBucket(self.rate_limit))
+        return bucket
+
+    def _catalog(self, dataset: Dataset) -> Response:
+        body = self._catalogs.get(dataset.name)
+        if body is None:
+            data = [{"code": s.code, "name": s.name, "description": s.description, "category": s.category,
+                     "requirements": list(s.requirements), "output_document": s.output_document,
+                     "sla_days": s.sla_days, "fee_idr": s.fee_idr, "legal_basis": s.legal_basis,
+                     "channels": list(s.channels)} for s in dataset.services]
+            body = json.dumps({"data": data, "next_cursor": None}, ensure_ascii=False).encode()
+            self._catalogs[dataset.name] = body
+        return Response(200, body)
+
+    def _applications(self, dataset: Dataset, query: dict[str, str]) -> Response:
+        try:
+            limit = int(query.get("limit", DEFAULT_LIMIT))
+            if not 1 <= limit <= MAX_LIMIT:
+                raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
+            cursor = query.get("cursor")
+            if cursor:
+                key = _decode_cursor(cursor)
+            else:
+                since = query.get("updated_since")
+                key = (parse_rfc3339(since) if since else 0, None)
+        except ValueError as exc:
+            return self.error(400, "invalid_request", str(exc))
+        records = dataset.page(key, limit + 1)
+        more = len(records) > limit
+        records = records[:limit]
+        next_cursor = "null"
+        if more:
+            last = records[-2] if self.faults.profile == "duplicates" and len(records) > 1 else records[-1]
+            next_cursor = f'"{_encode_cursor((last.updated_at, last.id))}"'
+        if self.faults.profile in ("malformed", "duplicates", "out_of_order"):
+            items = ",".join(_item(r, k) for r, k in self.shape_page(dataset, records))
+        else:
+            items = ",".join([_item(r, None) for r in records])
+        return Response(200, f'{{"data":[{items}],"next_cursor":{next_cursor}}}'.encode())
+
+    def error(self, status: int, code: str, message: str, retry_after: int | None = None,
+              extra: dict[str, str] | None = None) -> Response:
+        headers = dict(extra or {})
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+        return json_response(status, {"error": code, "error_description": message}, headers)
+
+
+_TEMPLATE = ('{"id":"%s","service_code":"%s","applicant_nik":"%s","status":"%s","status_at":"%s",'
+             '"submitted_at":"%s","sla_due_date":"%s","document_number":%s,"updated_at":"%s"}')
+
+
+def _item(r: App, corruption: int | None) -> str:
+    doc = "null" if r.document_number is None else f'"{r.document_number}"'
+    if corruption is None:
+        return _TEMPLATE % (r.id, r.service.code, r.nik, r.status, rfc3339(r.status_at), rfc3339(r.submitted_at),
+                            iso_date(r.sla_due_day), doc, rfc3339(r.updated_at))
+    item: dict[str, Any] = {"id": r.id, "service_code": r.service.code, "applicant_nik": r.nik, "status": r.status,
+                            "status_at": rfc3339(r.status_at), "submitted_at": rfc3339(r.submitted_at),
+                            "sla_due_date": iso_date(r.sla_due_day), "document_number": r.document_number,
+                            "updated_at": rfc3339(r.updated_at)}
+    if corruption == BAD_NIK:
+        item["applicant_nik"] = r.nik[:6] + "XX" + r.nik[8:]
+    elif corruption == MISSING_ID:
+        del item["id"]
+    elif corruption == UNKNOWN_STATUS:
+        item["status"] = "ON_HOLD"
+    elif corruption == IMPOSSIBLE_DATE:
+        item["submitted_at"] = item["submitted_at"][:5] + "02-30" + item["submitted_at"][10:]
+    return json.dumps(item, separators=(",", ":"))
+
+
+def _encode_cursor(key: tuple[int, str]) -> str:
+    return base64.urlsafe_b64encode(f"{key[0]}:{key[1]}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> Key:
+    try:
+        updated, _, record_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition(":")
+        if not record_id:
+            raise ValueError
+        return int(updated), record_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError("the cursor is not one this server issued") from exc

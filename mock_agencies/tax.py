@@ -1,0 +1,108 @@
+"""Mock tax office (DJP style): REST JSON with an API key, page numbers, integer status codes and local WIB times."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from typing import Any
+
+from mock_agencies.catalogs import TAX_LIFECYCLE, TAX_SERVICES
+from mock_agencies.datasets import App, Dataset
+from mock_agencies.faults import BAD_NIK, IMPOSSIBLE_DATE, MISSING_ID, UNKNOWN_STATUS, Faults
+from mock_agencies.httpbase import AgencyServer, Request, Response, json_response
+from mock_agencies.population import Population
+from mock_agencies.timefmt import parse_wib, slash_date, wib_minutes, wib_seconds
+
+DATASET = "tax"
+DEFAULT_PER_PAGE = 100
+MAX_PER_PAGE = 1000
+
+
+class TaxServer(AgencyServer):
+    agency = "tax"
+
+    def __init__(self, seed: int, population: Population, size: int, faults: Faults, *,
+                 api_key: str | None = None) -> None:
+        super().__init__(seed, population, size, faults)
+        self.api_key = api_key or os.environ.get("MOCK_TAX_API_KEY", "djp-rahasia")
+        self.data = Dataset(DATASET, seed, size, population, TAX_LIFECYCLE, TAX_SERVICES, "PMH-")
+        data = [{"kode_layanan": s.code, "nama_layanan": s.name, "keterangan": s.description, "kategori": s.category,
+                 "syarat": list(s.requirements), "keluaran": s.output_document, "sla_hari": s.sla_days,
+                 "tarif": s.fee_idr, "dasar_hukum": s.legal_basis, "kanal": list(s.channels)} for s in TAX_SERVICES]
+        self.catalog = json.dumps({"layanan": data}, ensure_ascii=False).encode()
+        self.etag = '"' + hashlib.sha256(self.catalog).hexdigest()[:20] + '"'
+
+    def dataset(self, name: str | None) -> Dataset | None:
+        return self.data if name in (None, "", DATASET) else None
+
+    def handle_data(self, request: Request) -> Response:
+        if request.path not in ("/v2/layanan", "/v2/permohonan"):
+            return self.error(404, "TIDAK_DITEMUKAN", f"Tidak ada rute {request.path}.")
+        if request.headers.get("X-DJP-Key") != self.api_key:
+            return self.error(403, "AKSES_DITOLAK", "Header X-DJP-Key tidak ada atau tidak valid.")
+        if request.path == "/v2/layanan":
+            return self.with_faults(lambda: self._catalog(request))
+        return self.with_faults(lambda: self._permohonan(request.query))
+
+    def _catalog(self, request: Request) -> Response:
+        match = request.headers.get("If-None-Match")
+        if match and self.etag in [m.strip() for m in match.split(",")]:
+            return Response(304, b"", "application/json", {"ETag": self.etag})
+        return Response(200, self.catalog, "application/json", {"ETag": self.etag,
+                                                                  "Cache-Control": "max-age=300"})
+
+    def _permohonan(self, query: dict[str, str]) -> Response:
+        try:
+            since = parse_wib(query["sejak"]) if query.get("sejak") else 0
+            page = int(query.get("halaman", "1"))
+            per_page = int(query.get("per_halaman", DEFAULT_PER_PAGE))
+            if page < 1:
+                raise ValueError("halaman dimulai dari 1")
+            if not 1 <= per_page <= MAX_PER_PAGE:
+                raise ValueError(f"per_halaman harus antara 1 dan {MAX_PER_PAGE}")
+        except ValueError as exc:
+            return self.error(400, "PARAMETER_TIDAK_VALID", f"Parameter tidak valid: {exc}. Format sejak: "
+                              "DD-MM-YYYY HH:MM:SS (WIB).")
+        total = self.data.count_since(since)
+        offset = (page - 1) * per_page
+        if self.faults.profile == "duplicates" and offset > 0:
+            records = self.data.page((since, None), per_page + 1, offset - 1)  # repeats the last of the page before
+        else:
+            records = self.data.page((since, None), per_page, offset)
+        if self.faults.profile in ("malformed", "duplicates", "out_of_order"):
+            items = ",".join(_item(r, k) for r, k in self.shape_page(self.data, records))
+        else:
+            items = ",".join([_item(r, None) for r in records])
+        pages = math.ceil(total / per_page)
+        return Response(200, f'{{"hasil":[{items}],"halaman":{page},"total_halaman":{pages},'
+                             f'"total_data":{total}}}'.encode())
+
+    def error(self, status: int, code: str, message: str, retry_after: int | None = None) -> Response:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        return json_response(status, {"kode": code, "pesan": message}, headers)
+
+
+_TEMPLATE = ('{"no_permohonan":"%s","kode_layanan":"%s","npwp_or_nik":"%s","kode_status":%d,"tgl_status":"%s",'
+             '"tgl_pengajuan":"%s","jatuh_tempo":"%s","no_dokumen":%s,"terakhir_diubah":"%s"}')
+
+
+def _item(r: App, corruption: int | None) -> str:
+    doc = "null" if r.document_number is None else f'"{r.document_number}"'
+    if corruption is None:
+        return _TEMPLATE % (r.id, r.service.code, r.nik, r.status, wib_minutes(r.status_at),
+                            wib_minutes(r.submitted_at), slash_date(r.sla_due_day), doc, wib_seconds(r.updated_at))
+    item: dict[str, Any] = {"no_permohonan": r.id, "kode_layanan": r.service.code, "npwp_or_nik": r.nik,
+                            "kode_status": r.status, "tgl_status": wib_minutes(r.status_at),
+                            "tgl_pengajuan": wib_minutes(r.submitted_at), "jatuh_tempo": slash_date(r.sla_due_day),
+                            "no_dokumen": r.document_number, "terakhir_diubah": wib_seconds(r.updated_at)}
+    if corruption == BAD_NIK:
+        item["npwp_or_nik"] = r.nik[:10]
+    elif corruption == MISSING_ID:
+        del item["no_permohonan"]
+    elif corruption == UNKNOWN_STATUS:
+        item["kode_status"] = 77
+    elif corruption == IMPOSSIBLE_DATE:
+        item["tgl_pengajuan"] = "31/02/" + item["tgl_pengajuan"][6:]
+    return json.dumps(item, separators=(",", ":"))
