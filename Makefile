@@ -17,7 +17,7 @@ install: $(STAMP)
 demo: install
 	$(BIN)/mpp-bus demo
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
 
 lint: install

@@ -1,0 +1,119 @@
+"""The read API and citizen pages as one FastAPI app.
+
+Build it from the environment (what ``mpp-bus api serve`` does)::
+
+    app = app_from_env()                          # MPP_* and MPP_API_* settings, the agencies file, the store
+
+or from parts, as tests do::
+
+    store = create_store("sqlite:///var/portal.db", upgrade=True)
+    app = create_app(build_context(store, ApiSettings(), environment="test"))
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from mpp_bus import __version__
+from mpp_bus.api import admin, catalog, identity, pages, performance, tracking
+from mpp_bus.api.audit import AuditLog
+from mpp_bus.api.auth import TokenVerifier
+from mpp_bus.api.context import ApiContext, IdentityLookup, IdentityMatch
+from mpp_bus.api.settings import ApiSettings
+from mpp_bus.bus import Bus
+from mpp_bus.config import Settings
+from mpp_bus.errors import ConfigError
+from mpp_bus.privacy import NikHasher
+from mpp_bus.store import Store, create_store
+
+DESCRIPTION = """\
+The read side of the MPP Digital integration bus: the unified service catalog, a citizen's applications across
+agencies with their status history, SLA due dates and freshness, agency health for admins, performance reports, and
+the identity look-up for the portal's sign-up.
+
+Every call carries a bearer token (JWT) from the portal's single sign-on. A citizen's token holds their NIK as a
+claim and reads only that citizen's applications; admin endpoints need the admin role; the identity look-up needs the
+identity-verifier role. Every read of personal data is written to an audit log (who, what, when, purpose) without the
+clear NIK; callers may state their purpose in the `X-Purpose` header.
+"""
+
+
+def build_context(store: Store, settings: ApiSettings, *, environment: str, hasher: NikHasher | None = None,
+                  identity: IdentityLookup | None = None) -> ApiContext:
+    """Assemble what the handlers need; the audit table is created if the store does not have it yet."""
+    hasher = hasher or NikHasher(Settings(environment=environment).nik_secret())  # type: ignore[arg-type]
+    audit = AuditLog(store.engine)
+    audit.create_table()
+    return ApiContext(settings=settings, environment=environment, store=store,
+                      tokens=TokenVerifier(settings, environment, hasher), audit=audit, identity=identity)
+
+
+def create_app(ctx: ApiContext) -> FastAPI:
+    app = FastAPI(
+        title="mpp-bus portal API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=[
+            {"name": "catalog", "description": "The unified service catalog (informasi pelayanan)."},
+            {"name": "tracking", "description": "A citizen's own applications (penelusuran dokumen)."},
+            {"name": "reports", "description": "Performance per agency and service (pelaporan kinerja)."},
+            {"name": "identity", "description": "Identity verification for the portal's sign-up."},
+            {"name": "admin", "description": "Operations: sync runs, quarantine, agency health, audit log."},
+        ],
+    )
+    app.state.context = ctx
+    for module in (catalog, tracking, performance, identity, admin, pages):
+        app.include_router(module.router)
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    return app
+
+
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    # FastAPI echoes the offending input by default; a NIK or a name must never come back in an error body.
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+              for e in exc.errors()]
+    return JSONResponse(jsonable_encoder({"detail": errors}), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+def bus_identity_lookup(bus: Bus, agency_id: str) -> IdentityLookup:
+    """The identity look-up through the configured Dukcapil instance's adapter, opened for each call."""
+
+    def lookup(nik: str, name: str, birth_date: date) -> IdentityMatch:
+        with bus.adapter(agency_id) as adapter:
+            verify = getattr(adapter, "verify_identity", None)
+            if verify is None:
+                raise ConfigError(f"agency {agency_id} (adapter {adapter.name}) offers no identity look-up; set "
+                                  "MPP_API_DUKCAPIL_AGENCY to the Dukcapil instance")
+            match: IdentityMatch = verify(nik, name, birth_date)
+            return match
+
+    return lookup
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``uvicorn --factory``: settings from the environment, the store migrated to its latest schema."""
+    settings, api_settings = Settings(), ApiSettings()
+    bus = Bus.from_settings(settings)
+    bus.store.upgrade()
+    ctx = build_context(bus.store, api_settings, environment=settings.environment,
+                        hasher=NikHasher(settings.nik_secret()),
+                        identity=bus_identity_lookup(bus, api_settings.dukcapil_agency))
+    return create_app(ctx)
+
+
+def openapi_document(app: FastAPI) -> str:
+    """The OpenAPI document as committed in ``docs/openapi.json`` (stable key order, trailing newline)."""
+    return json.dumps(app.openapi(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def reference_app() -> FastAPI:
+    """An app whose OpenAPI document does not depend on the environment or a real store."""
+    store = create_store("sqlite://")
+    settings = ApiSettings(jwt_secret="x" * 32)  # type: ignore[arg-type]
+    return create_app(build_context(store, settings, environment="test", hasher=NikHasher(b"0" * 32)))

@@ -1,0 +1,127 @@
+"""What every request handler needs, built once per app, and the FastAPI dependencies that hand it out.
+
+Handlers ask for a role, not for a token::
+
+    @router.get("/things")
+    def things(who: Principal = Depends(require_admin), ctx: ApiContext = Depends(context)) -> ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Annotated, Protocol
+
+from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from mpp_bus.api.audit import AuditEntry, AuditLog, Outcome
+from mpp_bus.api.auth import AuthenticationError, Principal, TokenVerifier
+from mpp_bus.api.settings import ApiSettings
+from mpp_bus.store import Store
+
+
+class IdentityMatch(Protocol):
+    nik_found: bool
+    name_matches: bool
+    birth_date_matches: bool
+
+
+IdentityLookup = Callable[[str, str, date], IdentityMatch]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ApiContext:
+    """The store, the token verifier, the audit log and the identity look-up of one app."""
+
+    settings: ApiSettings
+    environment: str
+    store: Store
+    tokens: TokenVerifier
+    audit: AuditLog
+    identity: IdentityLookup | None = None
+    clock: Callable[[], datetime] = field(default=_utcnow)
+
+    def audit_read(self, who: Principal, action: str, resource: str, *, subject_nik_hash: str | None,
+                   purpose: str, outcome: Outcome = Outcome.ALLOWED) -> None:
+        self.audit.record(
+            AuditEntry(who.subject, role_of(who, self.settings), action, resource, subject_nik_hash, purpose,
+                       outcome),
+            at=self.clock(),
+        )
+
+
+def role_of(who: Principal, settings: ApiSettings) -> str:
+    for role in (settings.admin_role, settings.verifier_role):
+        if role in who.roles:
+            return role
+    return "citizen" if who.is_citizen else "user"
+
+
+def context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.context
+    return ctx
+
+
+bearer = HTTPBearer(auto_error=False, bearerFormat="JWT",
+                    description="A token from the portal's single sign-on; citizens carry their NIK as a claim.")
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message,
+                         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+def principal(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ctx: Annotated[ApiContext, Depends(context)],
+) -> Principal:
+    """The authenticated caller; 401 without a valid bearer token."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a bearer token is required",
+                            headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return ctx.tokens.principal(credentials.credentials)
+    except AuthenticationError as exc:
+        raise _unauthorized(str(exc)) from None
+
+
+def require_citizen(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    if not who.is_citizen:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this endpoint needs a citizen's token carrying a NIK claim")
+    return who
+
+
+def require_admin(who: Annotated[Principal, Depends(principal)],
+                  ctx: Annotated[ApiContext, Depends(context)]) -> Principal:
+    if ctx.settings.admin_role not in who.roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this endpoint needs the {ctx.settings.admin_role!r} role")
+    return who
+
+
+def require_verifier(who: Annotated[Principal, Depends(principal)],
+                     ctx: Annotated[ApiContext, Depends(context)]) -> Principal:
+    if ctx.settings.verifier_role not in who.roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"this endpoint needs the {ctx.settings.verifier_role!r} role")
+    return who
+
+
+def purpose(
+    x_purpose: Annotated[str | None, Header(max_length=200, description="Why the caller reads personal data; "
+                                                                        "kept in the audit log.")] = None,
+) -> str | None:
+    return x_purpose
+
+
+Context = Annotated[ApiContext, Depends(context)]
+Caller = Annotated[Principal, Depends(principal)]
+Citizen = Annotated[Principal, Depends(require_citizen)]
+Admin = Annotated[Principal, Depends(require_admin)]
+Verifier = Annotated[Principal, Depends(require_verifier)]
+Purpose = Annotated[str | None, Depends(purpose)]

@@ -1,0 +1,82 @@
+"""Settings of the read API, from environment variables prefixed ``MPP_API_``.
+
+Development signs tokens with a shared HS256 secret; production verifies the portal's single sign-on tokens with its
+RS256 public key and refuses anything else::
+
+    MPP_API_JWT_ALGORITHM=RS256 MPP_API_JWT_PUBLIC_KEY_FILE=/etc/mpp/sso.pem MPP_API_JWT_ISSUER=https://sso.example \\
+    MPP_API_JWT_AUDIENCE=mpp-portal mpp-bus api serve
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mpp_bus.errors import ConfigError
+
+# Only for development and tests; refused when MPP_ENVIRONMENT=production.
+_DEVELOPMENT_JWT_SECRET = "mpp-bus-development-only-jwt-key-do-not-use"
+
+
+class ApiSettings(BaseSettings):
+    """How the API authenticates callers, whom it lets do what, and how it limits identity look-ups."""
+
+    model_config = SettingsConfigDict(env_prefix="MPP_API_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_secret: SecretStr | None = None
+    jwt_public_key: str | None = Field(default=None, description="PEM of the single sign-on's RS256 public key.")
+    jwt_public_key_file: Path | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway_seconds: Annotated[int, Field(ge=0, le=300)] = 30
+
+    nik_claim: str = "nik"
+    roles_claim: str = Field(default="roles", description="Claim holding the roles; a dotted path such as "
+                                                          "realm_access.roles reaches into nested claims.")
+    admin_role: str = "admin"
+    verifier_role: str = "identity_verifier"
+
+    dukcapil_agency: str = "dukcapil"
+    verify_limit_per_nik: Annotated[int, Field(ge=1)] = 5
+    verify_limit_per_caller: Annotated[int, Field(ge=1)] = 600
+    verify_window_seconds: Annotated[int, Field(ge=1)] = 3600
+
+    stale_after_hours: Annotated[float, Field(gt=0)] = 24.0
+    cookie_secure: bool = False
+
+    def signing_key(self, environment: str) -> str:
+        """The HS256 shared secret (development and tests only)."""
+        if environment == "production":
+            raise ConfigError("HS256 tokens are for development only: set MPP_API_JWT_ALGORITHM=RS256 and "
+                              "MPP_API_JWT_PUBLIC_KEY_FILE to the single sign-on's public key")
+        if self.jwt_secret is not None:
+            secret = self.jwt_secret.get_secret_value()
+            if len(secret) < 32:
+                raise ConfigError("MPP_API_JWT_SECRET is shorter than 32 characters; use a random value")
+            return secret
+        warnings.warn("MPP_API_JWT_SECRET is not set: using the development key (never with real users)",
+                      stacklevel=2)
+        return _DEVELOPMENT_JWT_SECRET
+
+    def verification_key(self, environment: str) -> str:
+        """The key that checks token signatures, refusing HS256 in production."""
+        if self.jwt_algorithm == "HS256":
+            return self.signing_key(environment)
+        if self.jwt_public_key:
+            return self.jwt_public_key
+        if self.jwt_public_key_file:
+            try:
+                return self.jwt_public_key_file.read_text(encoding="ascii")
+            except OSError as exc:
+                raise ConfigError(f"cannot read MPP_API_JWT_PUBLIC_KEY_FILE {self.jwt_public_key_file} "
+                                  f"({exc.strerror})") from None
+        raise ConfigError("MPP_API_JWT_ALGORITHM=RS256 needs the single sign-on's public key: set "
+                          "MPP_API_JWT_PUBLIC_KEY_FILE (a PEM file) or MPP_API_JWT_PUBLIC_KEY")

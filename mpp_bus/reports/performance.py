@@ -1,0 +1,221 @@
+"""Performance per agency and service (pelaporan kinerja), computed from the applications and their status history.
+
+For each agency and service:
+
+- **finished**: applications that reached a decision, ``completed`` or ``rejected``; the decision time is the first
+  such event in the status history (or the status time when the history has none). Cancelled applications are the
+  citizen's choice and count neither as finished nor as backlog.
+- **share within SLA**: finished on or before the SLA due date (the agency's, or else the submission date plus the
+  service's working days, Monday to Friday), dates taken in WIB; with no due date known it never counts as within.
+- **median processing time**: days from submission to decision.
+- **backlog**: applications not in a terminal status; **overdue backlog**: those already past their due date.
+
+Rows are streamed in (agency, service) order so memory holds one service's durations at a time, however large the
+store is.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    select,
+)
+
+from mpp_bus.canonical import TERMINAL, Status
+from mpp_bus.store import tables
+from mpp_bus.store.types import UtcDateTime
+
+FINISHED = (Status.COMPLETED.value, Status.REJECTED.value)
+WIB = timezone(timedelta(hours=7), "WIB")
+
+
+class HasEngine(Protocol):
+    @property
+    def engine(self) -> Engine: ...
+
+
+@dataclass(frozen=True)
+class ServicePerformance:
+    """One agency service's figures."""
+
+    agency_id: str
+    agency_name: str
+    service_code: str
+    service_name: str | None
+    applications: int
+    finished: int
+    finished_within_sla: int
+    share_within_sla: float | None
+    median_processing_days: float | None
+    backlog: int
+    overdue_backlog: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Its own metadata: the snapshot table is created on first refresh until it joins the store's migrations.
+metadata = MetaData(naming_convention=tables.metadata.naming_convention)
+
+performance_reports = Table(
+    "performance_reports",
+    metadata,
+    Column("agency_id", String(64), primary_key=True),
+    Column("service_code", String(128), primary_key=True),
+    Column("agency_name", String(300), nullable=False),
+    Column("service_name", String(300)),
+    Column("applications", Integer, nullable=False),
+    Column("finished", Integer, nullable=False),
+    Column("finished_within_sla", Integer, nullable=False),
+    Column("share_within_sla", Float),
+    Column("median_processing_days", Float),
+    Column("backlog", Integer, nullable=False),
+    Column("overdue_backlog", Integer, nullable=False),
+    Column("computed_at", UtcDateTime(), nullable=False),
+)
+
+
+def performance(store: HasEngine, *, as_of: datetime | None = None, agency_id: str | None = None,
+                service_code: str | None = None) -> list[ServicePerformance]:
+    """Compute the figures now from the store, one row per (agency, service) that has applications.
+
+    Example::
+
+        for row in performance(bus.store, agency_id="dpmptsp-3314"):
+            print(row.service_code, row.share_within_sla, row.median_processing_days, row.backlog)
+    """
+    today = (as_of or datetime.now(UTC)).astimezone(WIB).date()
+    with store.engine.connect() as conn:
+        agency_names = dict(conn.execute(select(tables.agencies.c.id, tables.agencies.c.name)).all())
+        service_names = {(a, c): n for a, c, n in conn.execute(
+            select(tables.services.c.agency_id, tables.services.c.code, tables.services.c.name))}
+        rows = conn.execution_options(yield_per=5000).execute(_application_rows(agency_id, service_code))
+        return [
+            _figures(key, group, today, agency_names.get(key[0], key[0]), service_names.get(key))
+            for key, group in _grouped(rows)
+        ]
+
+
+def refresh(store: HasEngine, *, as_of: datetime | None = None) -> list[ServicePerformance]:
+    """Recompute every agency's figures and replace the stored snapshot in one transaction (the report DAG's task)."""
+    computed_at = as_of or datetime.now(UTC)
+    rows = performance(store, as_of=computed_at)
+    performance_reports.create(store.engine, checkfirst=True)
+    with store.engine.begin() as conn:
+        conn.execute(delete(performance_reports))
+        if rows:
+            conn.execute(insert(performance_reports), [{**r.as_dict(), "computed_at": computed_at} for r in rows])
+    return rows
+
+
+def latest(store: HasEngine, *, agency_id: str | None = None,
+           service_code: str | None = None) -> tuple[datetime, list[ServicePerformance]] | None:
+    """The stored snapshot and when it was computed, or None when no refresh has run yet."""
+    performance_reports.create(store.engine, checkfirst=True)
+    query = select(performance_reports).order_by(performance_reports.c.agency_id, performance_reports.c.service_code)
+    if agency_id:
+        query = query.where(performance_reports.c.agency_id == agency_id)
+    if service_code:
+        query = query.where(performance_reports.c.service_code == service_code)
+    with store.engine.connect() as conn:
+        stamp = conn.execute(select(func.max(performance_reports.c.computed_at))).scalar()
+        if stamp is None:
+            return None
+        found = [dict(r._mapping) for r in conn.execute(query)]
+    return stamp, [ServicePerformance(**{k: v for k, v in r.items() if k != "computed_at"}) for r in found]
+
+
+def _application_rows(agency_id: str | None, service_code: str | None) -> Any:
+    apps, events, services = tables.applications, tables.status_events, tables.services
+    decided = (
+        select(events.c.agency_id, events.c.application_id, func.min(events.c.occurred_at).label("decided_at"))
+        .where(events.c.status.in_(FINISHED))
+        .group_by(events.c.agency_id, events.c.application_id)
+        .subquery()
+    )
+    query = (
+        select(apps.c.agency_id, apps.c.service_code, apps.c.status, apps.c.status_at, apps.c.submitted_at,
+               apps.c.sla_due_date, decided.c.decided_at, services.c.sla_working_days)
+        .outerjoin(decided, and_(decided.c.agency_id == apps.c.agency_id,
+                                 decided.c.application_id == apps.c.application_id))
+        .outerjoin(services, and_(services.c.agency_id == apps.c.agency_id, services.c.code == apps.c.service_code))
+        .order_by(apps.c.agency_id, apps.c.service_code)
+    )
+    if agency_id:
+        query = query.where(apps.c.agency_id == agency_id)
+    if service_code:
+        query = query.where(apps.c.service_code == service_code)
+    return query
+
+
+def _grouped(rows: Any) -> Iterator[tuple[tuple[str, str], list[Any]]]:
+    key: tuple[str, str] | None = None
+    group: list[Any] = []
+    for row in rows:
+        row_key = (row.agency_id, row.service_code)
+        if row_key != key and group:
+            yield key, group  # type: ignore[misc]
+            group = []
+        key = row_key
+        group.append(row)
+    if group:
+        yield key, group  # type: ignore[misc]
+
+
+def _figures(key: tuple[str, str], group: Sequence[Any], today: date, agency_name: str,
+             service_name: str | None) -> ServicePerformance:
+    durations: list[float] = []
+    within = backlog = overdue = 0
+    for row in group:
+        status = Status(row.status)
+        due = row.sla_due_date or _due_date(row.submitted_at, row.sla_working_days)
+        decided_at = row.decided_at or (row.status_at if row.status in FINISHED else None)
+        if decided_at is not None:
+            durations.append(max(0.0, (decided_at - row.submitted_at).total_seconds() / 86400))
+            within += due is not None and decided_at.astimezone(WIB).date() <= due
+        elif status not in TERMINAL:
+            backlog += 1
+            overdue += due is not None and due < today
+    finished = len(durations)
+    return ServicePerformance(
+        agency_id=key[0],
+        agency_name=agency_name,
+        service_code=key[1],
+        service_name=service_name,
+        applications=len(group),
+        finished=finished,
+        finished_within_sla=within,
+        share_within_sla=round(within / finished, 4) if finished else None,
+        median_processing_days=round(statistics.median(durations), 2) if durations else None,
+        backlog=backlog,
+        overdue_backlog=overdue,
+    )
+
+
+def _due_date(submitted_at: datetime, working_days: int | None) -> date | None:
+    """Submission date plus ``working_days`` weekdays (public holidays are not known to the bus)."""
+    if working_days is None:
+        return None
+    day = submitted_at.astimezone(WIB).date()
+    left = working_days
+    while left > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return day

@@ -1,0 +1,71 @@
+"""The citizen pages over HTTP: Indonesian text, the session cookie, and the same denials as the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from mpp_bus.api import audit_log
+from mpp_bus.api.pages import SESSION_COOKIE, rupiah, sejak, tanggal
+from tests.api.seed import BUDI, SITI
+
+
+def sign_in(client, token):
+    return client.post("/masuk", content=f"token={token}",
+                       headers={"Content-Type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+
+
+def test_pages_need_a_session(client):
+    for path in ("/lacak", "/layanan", "/layanan/djp/EFIN"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/masuk")
+    page = client.get("/lacak")
+    assert "Silakan masuk terlebih dahulu" in page.text and 'lang="id"' in page.text
+
+
+def test_sign_in_sets_an_httponly_cookie_and_shows_own_applications(client, seeded):
+    response = sign_in(client, seeded.token("budi", nik=BUDI))
+    assert response.status_code == 303 and response.headers["location"] == "/lacak"
+    assert "httponly" in response.headers["set-cookie"].lower()
+    page = client.get("/lacak")
+    assert "Lacak Permohonan" in page.text
+    assert "PRM-2" in page.text and "Ditolak" in page.text and "Dibatalkan" in page.text
+    assert "PRM-1" not in page.text and BUDI not in page.text
+    with seeded.store.engine.connect() as conn:
+        assert conn.execute(select(audit_log.c.action)).scalars().all() == ["applications.list"]
+
+
+def test_a_bad_or_expired_token_is_refused_in_indonesian(client, seeded):
+    response = sign_in(client, "bukan-token")
+    assert response.headers["location"] == "/masuk?alasan=token-tidak-sah"
+    assert "Token masuk tidak sah" in client.get(response.headers["location"]).text
+    client.cookies.set(SESSION_COOKIE, seeded.token("siti", nik=SITI, lifetime_s=-3600))
+    expired = client.get("/lacak", follow_redirects=False)
+    assert expired.headers["location"] == "/masuk?alasan=sesi-berakhir"
+
+
+def test_an_admin_without_a_nik_cannot_track(client, seeded):
+    sign_in(client, seeded.token("ops", roles=["admin"]))
+    assert "tidak memiliki NIK" in client.get("/lacak").text
+
+
+def test_catalog_page_search_filters_and_detail(client, seeded):
+    sign_in(client, seeded.token("siti", nik=SITI))
+    page = client.get("/layanan", params={"q": "pajak", "kanal": "mobile"})
+    assert "1 layanan ditemukan" in page.text and "Pendaftaran NPWP Orang Pribadi" in page.text
+    bad = client.get("/layanan", params={"wilayah": "Sragen"})
+    assert "Kode wilayah harus berbentuk kode Kemendagri" in bad.text and "4 layanan ditemukan" in bad.text
+    detail = client.get("/layanan/dpmptsp-3314/SIP")
+    assert "Surat Tanda Registrasi" in detail.text and "5 hari kerja" in detail.text
+    missing = client.get("/layanan/dpmptsp-3314/TIDAK-ADA")
+    assert missing.status_code == 404 and "Layanan tidak ditemukan" in missing.text
+
+
+def test_indonesian_formatting():
+    moment = datetime(2025, 7, 5, 7, 30, tzinfo=UTC)
+    assert tanggal(moment) == "5 Juli 2025 14.30 WIB"
+    assert tanggal(moment, with_time=False) == "5 Juli 2025"
+    assert sejak(moment, datetime(2025, 7, 5, 10, 31, tzinfo=UTC)) == "3 jam yang lalu"
+    assert sejak(None, moment) == "belum pernah"
+    assert rupiah(0) == "Gratis" and rupiah(1500000) == "Rp1.500.000"
