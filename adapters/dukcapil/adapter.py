@@ -12,7 +12,7 @@ back on the next run and is skipped here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,23 +20,23 @@ from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
-from adapters._shared import Vocabulary, checked_nik, checked_times, describe, reject, run_check
 from mpp_bus.config.agencies import RetryConfig
-from mpp_bus.contract import (
-    Adapter,
-    AdapterConfig,
-    CheckResult,
-    Cursor,
-    Page,
-    Reject,
-    StatusMapping,
-    StreamName,
-    StreamSpec,
-    SyncMode,
-)
+from mpp_bus.contract import AdapterConfig, Cursor, Page, StatusMapping, StreamName, StreamSpec, SyncMode
 from mpp_bus.errors import AdapterError, RateLimitedError, SkippableError
 from mpp_bus.privacy import nik_problem
-from mpp_bus.transport import NO_RETRY, CursorPaginator, Keyset, SoapClient
+from mpp_bus.transport import (
+    NO_RETRY,
+    AgencyAdapter,
+    CursorPaginator,
+    Keyset,
+    KeysetPage,
+    SoapClient,
+    Vocabulary,
+    checked_nik,
+    checked_times,
+    describe,
+    map_items,
+)
 
 HERE = Path(__file__).parent
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -65,51 +65,28 @@ class IdentityMatch:
         return self.nik_found and self.name_matches and self.birth_date_matches
 
 
-class DukcapilAdapter(Adapter[DukcapilConfig]):
+class DukcapilAdapter(AgencyAdapter[DukcapilConfig]):
     name = "dukcapil"
-    version = "1.0.0"
+    version = "1.1.0"
     wraps = "Dukcapil population registry SOAP service (urn:mpp:mock:dukcapil:v1), WS-Security UsernameToken"
     config_model = DukcapilConfig
     status_mapping = StatusMapping.load(HERE / "statuses.yaml")
     vocabulary = Vocabulary.load(HERE / "vocabulary.yaml")
+    stream_specs = (StreamSpec(StreamName.CATALOG, SyncMode.FULL),
+                    StreamSpec(StreamName.APPLICATIONS, SyncMode.INCREMENTAL, "DiperbaruiPada"))
 
     def __init__(self, instance: Any, config: DukcapilConfig) -> None:
         super().__init__(instance, config)
-        self.soap = SoapClient.for_instance(instance, config.wsdl_url, username=config.username,
-                                            password=config.password)
+        self.soap = self.uses(SoapClient.for_instance(instance, config.wsdl_url, username=config.username,
+                                                      password=config.password))
 
-    def streams(self) -> Sequence[StreamSpec]:
-        return [
-            StreamSpec(StreamName.CATALOG, SyncMode.FULL),
-            StreamSpec(StreamName.APPLICATIONS, SyncMode.INCREMENTAL, "DiperbaruiPada"),
-        ]
+    def probe(self) -> object:
+        return self.soap.call("GetServiceCatalog", retry=NO_RETRY)
 
-    def check(self) -> CheckResult:
-        return run_check(self.agency_id, lambda: self.soap.call("GetServiceCatalog", retry=NO_RETRY))
-
-    def read(self, stream: StreamName, cursor: Cursor | None) -> Iterator[Page]:
-        self.stream(stream)
-        try:
-            if stream == StreamName.CATALOG:
-                yield self._catalog()
-            else:
-                yield from self._applications(cursor)
-        except AdapterError as exc:
-            raise exc.located(agency=self.agency_id, stream=stream)
-
-    def close(self) -> None:
-        self.soap.close()
-
-    # --- catalog ---------------------------------------------------------------------------------------------------
-
-    def _catalog(self) -> Page:
-        records, rejects = [], []
-        for item in self.soap.call("GetServiceCatalog") or []:
-            try:
-                records.append(self._service(item))
-            except (SkippableError, ValueError, TypeError, AttributeError) as exc:
-                rejects.append(reject(exc, getattr(item, "Kode", None), _payload(item)))
-        return Page(records, None, rejects)
+    def read_catalog(self, cursor: Cursor | None) -> Iterator[Page]:
+        items = self.soap.call("GetServiceCatalog") or []
+        records, rejects = map_items(items, self._service, lambda s: getattr(s, "Kode", None), _payload)
+        yield Page(records, None, rejects)
 
     def _service(self, s: Any) -> dict[str, Any]:
         if not s.Kode:
@@ -123,52 +100,33 @@ class DukcapilAdapter(Adapter[DukcapilConfig]):
             "channels": self.vocabulary.channels_of(s.Kanal or []),
         }
 
-    # --- applications ----------------------------------------------------------------------------------------------
-
-    def _applications(self, cursor: Cursor | None) -> Iterator[Page]:
+    def read_applications(self, cursor: Cursor | None) -> Iterator[Page]:
         position = Keyset.from_cursor(cursor, agency=self.agency_id)
         token = (cursor or {}).get("page_token") or None
-        size = min(self.instance.page_size, MAX_PAGE_SIZE)
         since = position.updated if position else EPOCH
         paginator = CursorPaginator("NextPageToken", agency=self.agency_id)
         if token:
             paginator.seen(token)
         while True:
-            result = self.soap.call("GetApplicationsChangedSince", Since=since, PageToken=token, PageSize=size)
-            records: list[dict[str, Any]] = []
-            rejects: list[Reject] = []
-            start = position
-            for item in (result.Items.Permohonan if result.Items is not None else None) or []:
-                position = self._one(item, start, position, records, rejects)
-            token = paginator.next_token(result)
-            page_cursor = {**(position.to_cursor() if position else {}), "page_token": token}
-            yield Page(records, page_cursor, rejects)
+            result = self.soap.call("GetApplicationsChangedSince", Since=since, PageToken=token,
+                                    PageSize=min(self.instance.page_size, MAX_PAGE_SIZE))
+            page = KeysetPage(position)
+            for p in (result.Items.Permohonan if result.Items is not None else None) or []:
+                page.add(p, p.NomorPermohonan, lambda p=p: p.DiperbaruiPada,
+                         lambda updated, p=p: self._application(p, updated), _payload)
+            position, token = page.position, paginator.next_token(result)
+            yield page.page(page_token=token)
             if token is None:
                 return
 
-    def _one(self, p: Any, start: Keyset | None, position: Keyset | None, records: list[dict[str, Any]],
-             rejects: list[Reject]) -> Keyset | None:
-        record_id = p.NomorPermohonan
-        updated: datetime | None = None
-        try:
-            if not record_id:
-                raise SkippableError("application without NomorPermohonan")
-            updated = p.DiperbaruiPada
-            if start is not None and start.replays(updated, record_id):
-                return position  # already delivered: Since is inclusive
-            submitted, status_at = p.WaktuPengajuan, p.WaktuStatus
-            checked_times(submitted, status_at, updated)
-            records.append({
-                "agency_id": self.agency_id, "application_id": record_id, "service_code": p.KodeLayanan,
-                "applicant_nik": checked_nik(p.NikPemohon), "status": self.status_mapping(p.StatusKode).value,
-                "agency_status": p.StatusKode, "status_at": status_at, "submitted_at": submitted,
-                "sla_due_date": p.BatasSla, "output_document": p.NomorDokumen, "source_updated_at": updated,
-            })
-        except (SkippableError, ValueError, TypeError, AttributeError) as exc:
-            rejects.append(reject(exc, record_id, _payload(p)))
-        if updated is None or not record_id:
-            return position
-        return Keyset(updated, record_id) if position is None else position.advance(updated, record_id)
+    def _application(self, p: Any, updated: datetime) -> dict[str, Any]:
+        checked_times(p.WaktuPengajuan, p.WaktuStatus, updated)
+        return {
+            "agency_id": self.agency_id, "application_id": p.NomorPermohonan, "service_code": p.KodeLayanan,
+            "applicant_nik": checked_nik(p.NikPemohon), "status": self.status_mapping(p.StatusKode).value,
+            "agency_status": p.StatusKode, "status_at": p.WaktuStatus, "submitted_at": p.WaktuPengajuan,
+            "sla_due_date": p.BatasSla, "output_document": p.NomorDokumen, "source_updated_at": updated,
+        }
 
     # --- live look-up ----------------------------------------------------------------------------------------------
 

@@ -3,8 +3,8 @@
 Airflow resolves ``AIRFLOW_CONN_<ID>`` itself; outside Airflow (the CLI) the bus reads that variable the same way,
 so one place holds a credential whichever way the bus runs. Both the JSON form and the URI form are accepted::
 
-    AIRFLOW_CONN_MPP_TAX='{"conn_type": "http", "password": "...", "extra": {"key_header": "X-DJP-Key"}}'
-    AIRFLOW_CONN_MPP_TAX='http://:secret@/?key_header=X-DJP-Key'
+    AIRFLOW_CONN_MPP_LICENSING='{"conn_type": "http", "login": "mpp-bus", "password": "...", "extra": {}}'
+    AIRFLOW_CONN_MPP_LICENSING='http://mpp-bus:secret@/?scope=read'
 """
 
 from __future__ import annotations

@@ -1,9 +1,37 @@
-"""Transports: the dull parts every adapter needs (HTTP, SOAP, auth, pagination, retries), with agency failures
-translated into ``mpp_bus.errors`` types at the boundary."""
+"""The adapter SDK: the dull parts every adapter needs, with agency failures translated into ``mpp_bus.errors``
+types at the boundary.
+
+- clients: ``HttpClient`` (JSON over HTTP, pooled, timeouts, retries) and ``SoapClient`` (zeep; WSDL cached, strict
+  and safe parsing, WS-Security UsernameToken);
+- auth: ``ApiKeyAuth``, ``BasicAuth``, ``BearerAuth``, ``OAuth2ClientCredentials``, or ``auth_strategy(name, ...)``;
+- paging: ``PageNumberPaginator``, ``OffsetPaginator``, ``CursorPaginator``, ``LinkHeaderPaginator``,
+  ``NextUrlPaginator`` (loop detection in the base), or ``paginator(name, ...)``; ``Keyset`` for incremental reads;
+- records: ``AgencyAdapter`` (the base class), ``KeysetPage``, ``map_items``, ``Vocabulary``, ``checked_nik``,
+  ``checked_times``, ``describe``, ``reject``, ``run_check``;
+- values: ``parse_date``, ``parse_datetime``, ``format_datetime`` and the named ``converter(...)``;
+- retries: ``retry_policy`` from an agency's ``RetryConfig``; ``NO_RETRY`` for a person waiting.
+"""
 
 from __future__ import annotations
 
-from mpp_bus.transport.auth import ApiKeyAuth, BasicAuth, BearerAuth, OAuth2ClientCredentials
+from mpp_bus.transport.auth import (
+    AUTH_TYPES,
+    ApiKeyAuth,
+    BasicAuth,
+    BearerAuth,
+    OAuth2ClientCredentials,
+    auth_strategy,
+)
+from mpp_bus.transport.base import AgencyAdapter
+from mpp_bus.transport.convert import (
+    CONVERTERS,
+    Converter,
+    converter,
+    format_datetime,
+    parse_date,
+    parse_datetime,
+    zone,
+)
 from mpp_bus.transport.http import (
     HttpClient,
     RawResponse,
@@ -12,29 +40,78 @@ from mpp_bus.transport.http import (
     parse_retry_after,
     translate_request_error,
 )
-from mpp_bus.transport.paging import CursorPaginator, Keyset, PageNumberPaginator, Paginator
+from mpp_bus.transport.paging import (
+    PAGINATORS,
+    CursorPaginator,
+    Keyset,
+    LinkHeaderPaginator,
+    NextUrlPaginator,
+    OffsetPaginator,
+    PageNumberPaginator,
+    PageResponse,
+    Paginator,
+    dig,
+    paginator,
+)
+from mpp_bus.transport.records import (
+    RECORD_ERRORS,
+    KeysetPage,
+    Vocabulary,
+    checked_nik,
+    checked_times,
+    describe,
+    map_items,
+    reject,
+    run_check,
+)
 from mpp_bus.transport.retry import NO_RETRY, retry_policy, wait_retry_after
 from mpp_bus.transport.soap import SETTINGS, SoapClient, fault_error
 
 __all__ = [
+    "AUTH_TYPES",
+    "CONVERTERS",
     "NO_RETRY",
+    "PAGINATORS",
+    "RECORD_ERRORS",
     "SETTINGS",
+    "AgencyAdapter",
     "ApiKeyAuth",
     "BasicAuth",
     "BearerAuth",
+    "Converter",
     "CursorPaginator",
     "HttpClient",
     "Keyset",
+    "KeysetPage",
+    "LinkHeaderPaginator",
+    "NextUrlPaginator",
     "OAuth2ClientCredentials",
+    "OffsetPaginator",
     "PageNumberPaginator",
+    "PageResponse",
     "Paginator",
     "RawResponse",
     "SoapClient",
+    "Vocabulary",
+    "auth_strategy",
+    "checked_nik",
+    "checked_times",
+    "converter",
+    "describe",
+    "dig",
     "error_for_status",
     "fault_error",
+    "format_datetime",
+    "map_items",
+    "paginator",
+    "parse_date",
+    "parse_datetime",
     "parse_json",
     "parse_retry_after",
+    "reject",
     "retry_policy",
+    "run_check",
     "translate_request_error",
     "wait_retry_after",
+    "zone",
 ]

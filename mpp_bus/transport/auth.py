@@ -16,7 +16,7 @@ import requests
 from pydantic import SecretStr
 from requests.auth import AuthBase
 
-from mpp_bus.errors import AuthError, FatalError
+from mpp_bus.errors import AuthError, ConfigError, FatalError
 from mpp_bus.transport.http import error_for_status, parse_json, translate_request_error
 
 
@@ -164,3 +164,39 @@ class OAuth2ClientCredentials(AuthBase):
         new.history.append(resp)
         new.request = retry
         return new
+
+
+AUTH_TYPES = ("api_key", "basic", "bearer", "oauth2_client_credentials", "none")
+"""Auth strategies by name, for declarative adapters (SOAP's WS-Security lives on ``SoapClient``)."""
+
+
+def auth_strategy(
+    kind: str,
+    *,
+    secret: str | SecretStr | None = None,
+    username: str | None = None,
+    header: str = "X-API-Key",
+    token_url: str | None = None,
+    scope: str | None = None,
+    agency: str = "",
+    timeout: float = 30.0,
+) -> AuthBase | None:
+    """The auth strategy called ``kind``; an unknown name fails with the known ones, a missing secret says where
+    to put it. Example: ``auth_strategy("api_key", header="X-DJP-Key", secret=config.secret)``."""
+    if kind not in AUTH_TYPES:
+        raise ConfigError(f"unknown auth type {kind!r}; known auth types: {', '.join(AUTH_TYPES)}")
+    if kind == "none":
+        return None
+    if secret is None:
+        raise ConfigError(f"auth {kind!r} needs a secret: set the password of the agency's connection")
+    if kind == "api_key":
+        return ApiKeyAuth(header, secret)
+    if kind == "bearer":
+        return BearerAuth(secret)
+    if not username:
+        raise ConfigError(f"auth {kind!r} needs a user or client id: set the login of the agency's connection")
+    if kind == "basic":
+        return BasicAuth(username, secret)
+    if not token_url:
+        raise ConfigError("auth 'oauth2_client_credentials' needs `token_url`")
+    return OAuth2ClientCredentials(token_url, username, secret, agency=agency, scope=scope, timeout=timeout)

@@ -108,6 +108,19 @@ class HttpClient:
         policy = retry_policy(retry or self.retry, sleep=self._sleep)
         return policy(self._get_json_once, path, params, headers)
 
+    def fetch_json(self, path: str, params: Params = None, headers: Mapping[str, str] | None = None,
+                   ok: tuple[int, ...] = (200,), retry: RetryConfig | None = None) -> tuple[RawResponse, Any]:
+        """GET ``path``: the response (for its headers and status) and its parsed JSON body, or None when the
+        body is empty (a 304); sending and parsing are retried together, so a truncated body is fetched again.
+        ``path`` may be an absolute URL (a next-page link)."""
+        policy = retry_policy(retry or self.retry, sleep=self._sleep)
+        return policy(self._fetch_json_once, path, params, headers, ok)
+
+    def _fetch_json_once(self, path: str, params: Params, headers: Mapping[str, str] | None,
+                         ok: tuple[int, ...]) -> tuple[RawResponse, Any]:
+        resp = self._send("GET", path, params, headers, None, ok)
+        return resp, (parse_json(resp.content, agency=self.agency, path=path) if resp.content else None)
+
     def _get_json_once(self, path: str, params: Params, headers: Mapping[str, str] | None) -> Any:
         return parse_json(self._send("GET", path, params, headers, None, (200,)).content, agency=self.agency,
                           path=path)

@@ -1,18 +1,42 @@
 """Paginators: given this response, what is the next page token. And the keyset position of incremental reads.
 
 A paginator that sees the same token twice raises ``FatalError``: an agency that hands back the page we just read
-would otherwise keep a sync running forever.
+would otherwise keep a sync running forever. Each paginator also says how a token goes into the next request
+(``apply``), so a generic reader can drive any of them:
+
+    page_number   ?page=1, 2, 3 ... until the body's page count        PageNumberPaginator
+    offset        ?offset=0, 100, 200 ... until a short page or total  OffsetPaginator
+    cursor        ?cursor=<the body's next_cursor>                      CursorPaginator
+    link_header   the ``Link: <...>; rel="next"`` URL                   LinkHeaderPaginator
+    next_url      a next-page URL in the body                           NextUrlPaginator
+
+``paginator("offset", limit=100)`` builds one by name; an unknown name fails with the list of known ones.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from mpp_bus.errors import FatalError
+import requests
+
+from mpp_bus.errors import ConfigError, FatalError
+
+
+@dataclass(frozen=True)
+class PageResponse:
+    """What a paginator may look at: the parsed body, the headers and how many records the page held."""
+
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+    count: int = 0
+
+
+def _body(response: Any) -> Any:
+    return response.body if isinstance(response, PageResponse) else response
 
 
 class Paginator(ABC):
@@ -37,6 +61,23 @@ class Paginator(ABC):
         """Remember a token the read started from (a resumed cursor), so a loop back to it is caught too."""
         self._seen.add(token)
 
+    def reset(self) -> None:
+        """Forget the tokens seen: for a reader that restarts from the first page after its filter moved on."""
+        self._seen.clear()
+
+    # Tokens that count pages or records go stale when the agency's data changes between two requests.
+    positional: ClassVar[bool] = False
+
+    def first(self) -> dict[str, Any]:
+        """Parameters of the first request."""
+        return {}
+
+    def apply(self, token: Any, params: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+        """``(url or None to keep the path, params)`` of the request for ``token``."""
+        return None, {**params, self.param: token}
+
+    param: str = "page"
+
     @abstractmethod
     def extract(self, response: Any) -> Any | None: ...
 
@@ -44,34 +85,128 @@ class Paginator(ABC):
 class CursorPaginator(Paginator):
     """The next token is a field of the body (``{"data": [...], "next_cursor": "..."}``); empty or null ends."""
 
-    def __init__(self, field: str | tuple[str, ...] = "next_cursor", *, agency: str = "") -> None:
+    def __init__(self, field: str | tuple[str, ...] = "next_cursor", *, param: str = "cursor",
+                 agency: str = "") -> None:
         super().__init__(agency=agency)
-        self.path = (field,) if isinstance(field, str) else field
+        self.path = tuple(field.split(".")) if isinstance(field, str) else field
+        self.param = param
 
     def extract(self, response: Any) -> Any | None:
-        value = response
-        for key in self.path:
-            value = value.get(key) if isinstance(value, Mapping) else getattr(value, key, None)
-            if value is None:
-                return None
-        return value or None
+        return dig(_body(response), self.path) or None
 
 
 class PageNumberPaginator(Paginator):
     """1-based page numbers with the current page and the page count in the body."""
 
-    def __init__(self, page_field: str = "page", total_field: str = "total_pages", *, agency: str = "") -> None:
+    positional = True
+
+    def __init__(self, page_field: str = "page", total_field: str = "total_pages", *, param: str | None = None,
+                 start: int = 1, agency: str = "") -> None:
         super().__init__(agency=agency)
         self.page_field = page_field
         self.total_field = total_field
+        self.param = param or page_field
+        self.start = start
 
-    def extract(self, response: Mapping[str, Any]) -> int | None:
+    def first(self) -> dict[str, Any]:
+        return {self.param: self.start}
+
+    def extract(self, response: Any) -> int | None:
+        body = _body(response)
         try:
-            page, total = int(response[self.page_field]), int(response[self.total_field])
+            page, total = int(body[self.page_field]), int(body[self.total_field])
         except (KeyError, TypeError, ValueError) as exc:
             raise FatalError(f"the page body lacks integer `{self.page_field}`/`{self.total_field}`; report it to "
                              f"the agency", agency=self.agency) from exc
         return page + 1 if page < total else None
+
+
+class OffsetPaginator(Paginator):
+    """``offset``/``limit`` parameters; ends on a short page, or at ``total_field`` when the body has it."""
+
+    positional = True
+
+    def __init__(self, limit: int = 100, *, param: str = "offset", limit_param: str = "limit",
+                 total_field: str | None = None, agency: str = "") -> None:
+        super().__init__(agency=agency)
+        self.limit = int(limit)
+        self.param = param
+        self.limit_param = limit_param
+        self.total_field = total_field
+        self._offset = 0
+
+    def first(self) -> dict[str, Any]:
+        self._offset = 0
+        return {self.param: 0, self.limit_param: self.limit}
+
+    def apply(self, token: Any, params: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+        self._offset = int(token)
+        return None, {**params, self.param: self._offset, self.limit_param: self.limit}
+
+    def extract(self, response: Any) -> int | None:
+        count = response.count if isinstance(response, PageResponse) else 0
+        following = self._offset + count
+        if count < self.limit:
+            return None
+        total = dig(_body(response), tuple(self.total_field.split("."))) if self.total_field else None
+        return None if total is not None and following >= int(total) else following
+
+
+class NextUrlPaginator(Paginator):
+    """The body carries the URL of the next page (``{"next": "https://..."}``); null or empty ends."""
+
+    def __init__(self, field: str = "next", *, agency: str = "") -> None:
+        super().__init__(agency=agency)
+        self.path = tuple(field.split("."))
+
+    def extract(self, response: Any) -> str | None:
+        return dig(_body(response), self.path) or None
+
+    def apply(self, token: Any, params: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+        return str(token), {}  # the URL carries its own query
+
+
+class LinkHeaderPaginator(NextUrlPaginator):
+    """RFC 8288 ``Link`` header with ``rel="next"`` (GitHub style)."""
+
+    def __init__(self, rel: str = "next", *, agency: str = "") -> None:
+        super().__init__(agency=agency)
+        self.rel = rel
+
+    def extract(self, response: Any) -> str | None:
+        headers = response.headers if isinstance(response, PageResponse) else {}
+        for link in requests.utils.parse_header_links(headers.get("Link") or headers.get("link") or ""):
+            if link.get("rel") == self.rel and link.get("url"):
+                return link["url"]
+        return None
+
+
+def dig(value: Any, path: tuple[str, ...]) -> Any:
+    """``value[path[0]][path[1]]...`` through mappings and attributes (zeep objects); None when a step is missing."""
+    for key in path:
+        if value is None:
+            return None
+        value = value.get(key) if isinstance(value, Mapping) else getattr(value, key, None)
+    return value
+
+
+PAGINATORS: dict[str, type[Paginator]] = {
+    "page_number": PageNumberPaginator,
+    "offset": OffsetPaginator,
+    "cursor": CursorPaginator,
+    "link_header": LinkHeaderPaginator,
+    "next_url": NextUrlPaginator,
+}
+
+
+def paginator(name: str, *, agency: str = "", **options: Any) -> Paginator:
+    """A paginator by name with its options; an unknown name or option fails saying what is known."""
+    if name not in PAGINATORS:
+        raise ConfigError(f"unknown paginator {name!r}; known paginators: {', '.join(sorted(PAGINATORS))}")
+    try:
+        return PAGINATORS[name](agency=agency, **options)  # type: ignore[call-arg]
+    except TypeError as exc:
+        raise ConfigError(f"paginator {name!r}: {exc}") from None
 
 
 @dataclass(frozen=True, order=True)
@@ -107,7 +242,7 @@ class Keyset:
         try:
             updated = datetime.fromisoformat(str(cursor["updated"]))
         except ValueError as exc:
-            raise FatalError(f"the stored cursor has an invalid `updated` time; reset the stream's cursor",
+            raise FatalError("the stored cursor has an invalid `updated` time; reset the stream's cursor",
                              agency=agency) from exc
         if updated.tzinfo is None:
             raise FatalError("the stored cursor's `updated` time has no UTC offset; reset the stream's cursor",

@@ -1,4 +1,14 @@
-"""What the shipped adapters share: vocabulary tables as data, record checks, rejects and the check() wrapper."""
+"""Record helpers every adapter needs: vocabulary tables, NIK and date checks, rejects, the ``check()`` answer,
+and the collection of one page of an incremental read ordered by ``(updated, id)``.
+
+Example (one page of a keyset-ordered incremental read)::
+
+    page = KeysetPage(position)
+    for item in body["data"]:
+        page.add(item, item.get("id"), lambda: parse_datetime(item["updated_at"]),
+                 lambda updated: {..., "source_updated_at": updated})
+    yield page.page({"next_cursor": token})
+"""
 
 from __future__ import annotations
 
@@ -12,9 +22,13 @@ from typing import Any
 import yaml
 
 from mpp_bus.canonical import Channel, Document
-from mpp_bus.contract import CheckResult, Reject
+from mpp_bus.contract import CheckResult, Cursor, Page, Reject
 from mpp_bus.errors import AuthError, ConfigError, FatalError, RetriableError, SkippableError
 from mpp_bus.privacy import nik_problem, redact_text
+from mpp_bus.transport.paging import Keyset
+
+# What a mapping failure of one record looks like: skip it with a reason, never fail the page.
+RECORD_ERRORS: tuple[type[Exception], ...] = (SkippableError, KeyError, ValueError, TypeError, AttributeError)
 
 
 @dataclass(frozen=True)
@@ -113,3 +127,68 @@ def run_check(agency: str, probe: Callable[[], object]) -> CheckResult:
 
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
+
+
+def map_items(items: Iterable[Any], build: Callable[[Any], dict[str, Any]],
+              record_id: Callable[[Any], str | None],
+              payload: Callable[[Any], Mapping[str, Any]] | None = None) -> tuple[list[dict[str, Any]], list[Reject]]:
+    """Map each agency item with ``build``; an item that fails becomes a reject instead of failing the page."""
+    records: list[dict[str, Any]] = []
+    rejects: list[Reject] = []
+    for item in items:
+        try:
+            records.append(build(item))
+        except RECORD_ERRORS as exc:
+            kept = payload(item) if payload else (item if isinstance(item, Mapping) else {"value": item})
+            rejects.append(reject(exc, _safe(record_id, item), kept))
+    return records, rejects
+
+
+def _safe(fn: Callable[[Any], str | None], item: Any) -> str | None:
+    try:
+        return fn(item)
+    except RECORD_ERRORS:
+        return None
+
+
+class KeysetPage:
+    """One page of an incremental read whose agency orders by ``(updated, id)`` and filters "changed since T"
+    inclusively: records at the boundary already delivered are skipped, the position advances past every record
+    whose time could be read (even one that is then rejected, so a bad record is not fetched forever)."""
+
+    def __init__(self, start: Keyset | None) -> None:
+        self.start = start
+        self.position = start
+        self.records: list[dict[str, Any]] = []
+        self.rejects: list[Reject] = []
+
+    def add(self, item: Any, record_id: str | None, updated: Callable[[], datetime],
+            build: Callable[[datetime], dict[str, Any]],
+            payload: Callable[[Any], Mapping[str, Any]] | None = None) -> None:
+        """Add one agency item: ``updated`` reads its update time, ``build`` maps it; ``payload`` turns the item
+        into a plain mapping for a reject (only called for a bad record)."""
+        moment: datetime | None = None
+        try:
+            if not record_id:
+                raise SkippableError("record without an id")
+            moment = updated()
+            if self.start is not None and self.start.replays(moment, record_id):
+                return  # already delivered: the agency's filter is inclusive
+            self.records.append(build(moment))
+        except RECORD_ERRORS as exc:
+            kept = payload(item) if payload else (item if isinstance(item, Mapping) else {"value": item})
+            self.rejects.append(reject(exc, record_id or None, kept))
+        if moment is not None and record_id:
+            self.position = (Keyset(moment, record_id) if self.position is None
+                             else self.position.advance(moment, record_id))
+
+    @property
+    def moved(self) -> bool:
+        return self.position != self.start
+
+    def cursor(self, **extra: Any) -> Cursor:
+        return {**(self.position.to_cursor() if self.position else {}), **extra}
+
+    def page(self, **extra: Any) -> Page:
+        """The ``Page`` with the cursor after it (the keyset position plus ``extra``, e.g. the agency's token)."""
+        return Page(self.records, self.cursor(**extra), self.rejects)

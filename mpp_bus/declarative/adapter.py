@@ -1,0 +1,335 @@
+"""``RestAdapter``: the adapter type ``rest``, an agency system wired by a spec instead of Python.
+
+Incremental streams assume what agencies' "changed since T" APIs do: records ordered by ``(update time, id)`` and
+an inclusive filter. With a positional paginator (page numbers, offsets) pages shift when records change between two
+requests, so after a page that moved the position the read asks again for the first page since the new position
+(never walking page 2, 3 of a list that changed under it); it steps to the next page only when a whole page sat at
+one instant. With a token paginator (cursor, next URL, Link header) the token carries the position.
+
+Cursor: ``{"updated": <ISO UTC of the last record seen>, "id": <its id>, <cursor_key>: <the agency's page token>}``.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import SecretStr
+
+from mpp_bus.config.agencies import AgencyInstance
+from mpp_bus.config.connections import env_var
+from mpp_bus.contract import AdapterConfig, Cursor, Page, StatusMapping, StreamName, StreamSpec
+from mpp_bus.declarative.spec import FieldSpec, RestSpec, StreamDef, load_spec, read_spec_file
+from mpp_bus.errors import ConfigError, SkippableError
+from mpp_bus.transport import (
+    NO_RETRY,
+    AgencyAdapter,
+    Converter,
+    HttpClient,
+    Keyset,
+    KeysetPage,
+    PageResponse,
+    Paginator,
+    Vocabulary,
+    auth_strategy,
+    checked_times,
+    converter,
+    dig,
+    map_items,
+    paginator,
+)
+
+
+class RestConfig(AdapterConfig):
+    """Config of a declarative agency: where the spec is, and the credentials from the connection."""
+
+    base_url: str | None = None
+    spec: dict[str, Any] | None = None
+    spec_file: str | None = None
+    vars: dict[str, str] = {}
+    username: str | None = None
+    secret: SecretStr | None = None
+    connection_fields: ClassVar[dict[str, str]] = {"login": "username", "password": "secret"}
+
+
+class _Field:
+    """One canonical field: where it comes from and how it is converted."""
+
+    def __init__(self, name: str, spec: FieldSpec, conv: Converter | None) -> None:
+        self.name, self.path, self.conv = name, tuple(spec.source.split(".")), conv
+        self.default, self.has_default = spec.default, spec.has_default
+
+    def value(self, item: Mapping[str, Any]) -> Any:
+        value = dig(item, self.path)
+        if value is None or value == "":
+            if not self.has_default:
+                raise SkippableError(f"field `{'.'.join(self.path)}` is missing (canonical `{self.name}`)")
+            value = self.default
+            if value is None:
+                return None
+        return self.conv.read(value, item) if self.conv else value
+
+
+class _Stream:
+    """A stream of the spec, compiled: converters and paginator options checked once."""
+
+    def __init__(self, name: StreamName, d: StreamDef, adapter: RestAdapter) -> None:
+        self.name, self.d = name, d
+        self.fields = [_Field(f, s, adapter.conv(s.convert) if s.convert else None) for f, s in d.fields.items()]
+        self.records_path = tuple(d.records.split(".")) if d.records else ()
+        self.id_path = tuple(d.id.split("."))
+        self.updated = adapter.conv(d.incremental.convert) if d.incremental else None
+        if d.mode.value == "incremental" and d.incremental is None:
+            raise ConfigError(f"stream {name.value}: an incremental stream needs `incremental: {{field: ...}}`")
+        self.new_paginator(adapter.agency_id)  # fail now on an unknown paginator or option
+
+    def new_paginator(self, agency: str) -> Paginator | None:
+        p = self.d.paginator
+        return paginator(p.type, agency=agency, **p.options) if p else None
+
+    @property
+    def spec(self) -> StreamSpec:
+        return StreamSpec(self.name, self.d.mode, self.d.incremental.field if self.d.incremental else None)
+
+    def items(self, body: Any) -> list[Any]:
+        found = dig(body, self.records_path) if self.records_path else body
+        return list(found or [])
+
+    def record_id(self, item: Any) -> str | None:
+        value = dig(item, self.id_path) if isinstance(item, Mapping) else None
+        return None if value in (None, "") else str(value)
+
+
+class RestAdapter(AgencyAdapter[RestConfig]):
+    """An agency whose API is plain REST JSON, described by a spec (see ``mpp_bus.declarative.spec``).
+
+    Example agencies file entry::
+
+        - id: dpmptsp-3471
+          adapter: rest
+          name: DPMPTSP Kota Yogyakarta
+          level: kabupaten_kota
+          config:
+            base_url: https://perizinan.jogjakota.go.id
+            spec_file: specs/jogja.yaml
+
+    A shipped agency type can subclass it with its spec beside the code: ``spec_path = HERE / "spec.yaml"``.
+    """
+
+    name = "rest"
+    version = "1.0.0"
+    wraps = "any plain REST/JSON agency API, described by a declarative spec"
+    config_model = RestConfig
+    spec_path: ClassVar[Path | None] = None
+
+    def __init__(self, instance: AgencyInstance, config: RestConfig) -> None:
+        super().__init__(instance, config)
+        self.spec = self._load_spec(config)
+        self.statuses = self._table(self.spec.statuses, "statuses", StatusMapping.load, _inline_statuses)
+        self.vocab = self._table(self.spec.vocabulary, "vocabulary", Vocabulary.load, _inline_vocabulary)
+        self.status_mapping = self.statuses  # type: ignore[misc]  # the instance's table, for the kit and engine
+        self.compiled = {name: _Stream(name, d, self) for name, d in self.spec.streams.items()}
+        self.stream_specs = tuple(s.spec for s in self.compiled.values())  # type: ignore[misc]
+        base_url = config.base_url or self.spec.base_url
+        if not base_url:
+            raise ConfigError(f"agency {instance.id}: set `base_url` in its config or in the REST spec")
+        self.http = self.uses(HttpClient.for_instance(instance, base_url, auth=self._auth(base_url)))
+        self._etags: dict[str, tuple[str, Any]] = {}
+
+    # --- building ------------------------------------------------------------------------------------------------
+
+    def _load_spec(self, config: RestConfig) -> RestSpec:
+        if config.spec is not None:
+            return load_spec(config.spec, source=f"agency {self.agency_id} config.spec", root=None)
+        path = Path(config.spec_file) if config.spec_file else self.spec_path
+        if path is None:
+            raise ConfigError(f"agency {self.agency_id}: a `rest` adapter needs `spec` or `spec_file` in its config")
+        return read_spec_file(path)
+
+    def _table(self, value: Any, what: str, load: Any, inline: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            return inline(value, f"{self.spec.source} {what}")
+        path = Path(value)
+        if not path.is_absolute() and self.spec.root is not None:
+            path = self.spec.root / path
+        return load(path)
+
+    def _auth(self, base_url: str) -> Any:
+        a = self.spec.auth
+        if a.type != "none" and self.config.secret is None:
+            connection = self.instance.connection_id
+            raise ConfigError(f"agency {self.agency_id} (adapter {self.instance.adapter}): credential `secret` is "
+                              f"missing: set the password of the Airflow Connection `{connection}` or the "
+                              f"environment variable {env_var(connection)}")
+        token_url = a.token_url
+        if token_url and "://" not in token_url:
+            token_url = base_url.rstrip("/") + "/" + token_url.lstrip("/")
+        return auth_strategy(a.type, secret=self.config.secret, username=self.config.username, header=a.header,
+                             token_url=token_url, scope=a.scope, agency=self.agency_id,
+                             timeout=self.instance.timeout_seconds)
+
+    def conv(self, spec: str) -> Converter:
+        return converter(spec, statuses=self.statuses, vocabulary=self.vocab)
+
+    # --- verbs ---------------------------------------------------------------------------------------------------
+
+    def probe(self) -> object:
+        check = self.spec.check
+        if check is None:
+            first = next(iter(self.compiled.values()))
+            return self.http.get_json(self._render(first.d.path), retry=NO_RETRY)
+        return self.http.get_json(self._render(check.path), self._params(check.params, None, 1), retry=NO_RETRY)
+
+    def read_catalog(self, cursor: Cursor | None) -> Iterator[Page]:
+        return self._read(self.compiled[StreamName.CATALOG], cursor)
+
+    def read_applications(self, cursor: Cursor | None) -> Iterator[Page]:
+        return self._read(self.compiled[StreamName.APPLICATIONS], cursor)
+
+    def _read(self, s: _Stream, cursor: Cursor | None) -> Iterator[Page]:
+        return self._incremental(s, cursor) if s.updated is not None else self._full(s)
+
+    # --- full streams --------------------------------------------------------------------------------------------
+
+    def _full(self, s: _Stream) -> Iterator[Page]:
+        pager = s.new_paginator(self.agency_id)
+        path: str | None = None
+        params = {**self._params(s.d.params, None, self._page_size(s)), **(pager.first() if pager else {})}
+        while True:
+            resp, body = self._fetch(s, path or self._render(s.d.path), params)
+            items = s.items(body)
+            records, rejects = map_items(items, lambda item: self._record(s, item, None), s.record_id)
+            token = pager.next_token(PageResponse(body, resp.headers, len(items))) if pager else None
+            yield Page(records, None, rejects)
+            if token is None or not items or pager is None:
+                return
+            path, params = pager.apply(token, params)
+
+    def _fetch(self, s: _Stream, path: str, params: Mapping[str, Any]) -> tuple[Any, Any]:
+        if not s.d.etag:
+            return self.http.fetch_json(path, params)
+        seen = self._etags.get(s.name.value)
+        headers = {"If-None-Match": seen[0]} if seen else None
+        resp, body = self.http.fetch_json(path, params, headers, ok=(200, 304))
+        if resp.status == 304 and seen:
+            return resp, seen[1]
+        if resp.headers.get("ETag"):
+            self._etags[s.name.value] = (resp.headers["ETag"], body)
+        return resp, body
+
+    # --- incremental streams -------------------------------------------------------------------------------------
+
+    def _incremental(self, s: _Stream, cursor: Cursor | None) -> Iterator[Page]:
+        assert s.d.incremental is not None and s.updated is not None
+        key = s.d.incremental.cursor_key
+        position = Keyset.from_cursor(cursor, agency=self.agency_id)
+        token = (cursor or {}).get(key)
+        pager = s.new_paginator(self.agency_id)
+        positional = bool(pager and pager.positional)
+        first = pager.first().get(pager.param) if pager and positional else None
+        if token is not None and pager and not positional:
+            pager.seen(token)
+        while True:
+            path, params = self._incremental_request(s, pager, token, first, position)
+            resp, body = self.http.fetch_json(path, params)
+            items = s.items(body)
+            page = KeysetPage(position)
+            for item in items:
+                page.add(item, s.record_id(item), lambda item=item: s.updated.read(dig(item, (s.d.incremental.field,)),
+                                                                                    item),
+                         lambda updated, item=item: self._record(s, item, updated))
+            following = pager.next_token(PageResponse(body, resp.headers, len(items))) if pager else None
+            done = following is None or not items
+            if positional and page.moved:
+                pager.reset()  # type: ignore[union-attr]  # the filter moved on: its first page is new ground
+                following = first
+            position = page.position
+            token = first if done and positional else (None if done else following)
+            yield page.page(**{key: token})
+            if done:
+                return
+
+    def _incremental_request(self, s: _Stream, pager: Paginator | None, token: Any, first: Any,
+                             position: Keyset | None) -> tuple[str, dict[str, Any]]:
+        since = s.updated.write(position.updated) if position is not None and s.updated else None  # type: ignore
+        params = self._params(s.d.params, since, self._page_size(s))
+        if pager is None:
+            return self._render(s.d.path), params
+        if token is None or token == first:
+            return self._render(s.d.path), {**params, **pager.first()}
+        if not pager.positional:
+            params = self._params(s.d.params, None, self._page_size(s))  # the token carries the position
+        url, params = pager.apply(token, params)
+        return url or self._render(s.d.path), params
+
+    # --- mapping -------------------------------------------------------------------------------------------------
+
+    def _record(self, s: _Stream, item: Any, updated: datetime | None) -> dict[str, Any]:
+        if not isinstance(item, Mapping):
+            raise SkippableError("a record that is not a JSON object")
+        record: dict[str, Any] = {"agency_id": self.agency_id}
+        for f in s.fields:
+            record[f.name] = f.value(item)
+        if s.name is StreamName.APPLICATIONS:
+            if updated is not None:
+                record.setdefault("source_updated_at", updated)
+            checked_times(record["submitted_at"], record["status_at"], record["source_updated_at"])
+        return record
+
+    # --- templates -----------------------------------------------------------------------------------------------
+
+    def _page_size(self, s: _Stream) -> int:
+        return min(self.instance.page_size, s.d.max_page_size)
+
+    def _values(self, since: str | None, page_size: int) -> dict[str, Any]:
+        return {**self.config.vars, "page_size": page_size, "since": since}
+
+    def _render(self, template: str) -> str:
+        return _fill(template, self._values(None, 0), what="path") or template
+
+    def _params(self, params: Mapping[str, Any], since: str | None, page_size: int) -> dict[str, Any]:
+        values = self._values(since, page_size)
+        out: dict[str, Any] = {}
+        for name, value in params.items():
+            filled = _fill(value, values, what=f"parameter {name}") if isinstance(value, str) else value
+            if filled is not None:
+                out[name] = filled
+        return out
+
+
+def _fill(template: str, values: Mapping[str, Any], *, what: str) -> str | None:
+    """``template`` with ``{name}`` filled from ``values``; None when a value it needs is None (no cursor yet)."""
+    names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+    unknown = [n for n in names if n not in values]
+    if unknown:
+        raise ConfigError(f"{what}: unknown template value {{{unknown[0]}}}; known: "
+                          f"{', '.join('{' + k + '}' for k in sorted(values))} (add others under config.vars)")
+    if any(values[n] is None for n in names):
+        return None
+    return template.format(**values)
+
+
+def _inline_statuses(doc: dict[str, Any], source: str) -> StatusMapping:
+    from mpp_bus.canonical import Status
+
+    try:
+        table = {str(k): Status(v) for k, v in (doc.get("statuses") or {}).items()}
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}; statuses are among {', '.join(s.value for s in Status)}") from None
+    return StatusMapping(int(doc.get("version", 1)), table, source)
+
+
+def _inline_vocabulary(doc: dict[str, Any], source: str) -> Vocabulary:
+    from mpp_bus.canonical import Channel, Document
+
+    try:
+        documents = {str(k): (Document(v) if v is not None else None) for k, v in (doc.get("documents") or {}).items()}
+        channels = {str(k): Channel(v) for k, v in (doc.get("channels") or {}).items()}
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    return Vocabulary(int(doc.get("version", 1)), documents, channels, source)

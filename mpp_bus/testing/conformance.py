@@ -1,0 +1,351 @@
+"""The adapter conformance kit: a pytest suite an adapter's test module turns on in a few lines.
+
+Example (offline, against recorded responses)::
+
+    from mpp_bus.testing import AdapterConformance
+
+    class TestTaxConformance(AdapterConformance):
+        adapter_type = TaxAdapter
+        connection = {"password": "djp-rahasia"}
+        recorded = Path(__file__).parent / "recorded" / "tax.json"
+        agency_statuses = [10, 20, 25, 30, 40, 50, 60, 90]
+
+        def instance(self, url):
+            return AgencyInstance(id="kit-tax", adapter="tax", name="DJP", level="pusat", page_size=self.page_size,
+                                  config={"base_url": url})
+
+Live against an endpoint: set ``mode = "live"`` and override the class-scoped fixture ``agency_url``.
+
+What it checks: identity and a valid config JSON Schema with secrets as ``SecretStr``; ``check()`` answers, also for
+an agency that is down; each stream yields records valid against the canonical JSON Schemas, with ids present,
+unique and owned by the instance; cursors are JSON; the status mapping covers every agency status; an incremental read
+resumed from its first page's cursor has no gap and no repeat, and a read from the high water mark brings nothing
+new; a rerun through the sync engine is idempotent; no clear NIK leaves the adapter except in the one field the
+contract allows (``applicant_nik``): not in other fields, rejects, cursors, messages, logs or the store; a down agency
+raises a typed, located error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from jsonschema import Draft202012Validator
+from pydantic import SecretStr
+from pydantic_core import to_jsonable_python
+from sqlalchemy import func, select
+
+from mpp_bus.canonical.schema import schema_errors
+from mpp_bus.canonical.status import Status
+from mpp_bus.config.agencies import AgencyInstance
+from mpp_bus.contract import STREAM_ENTITY, Adapter, AdapterConfig, CheckResult, Page, StreamName, SyncMode
+from mpp_bus.errors import AdapterError, RetriableError
+from mpp_bus.testing.guard import no_network
+from mpp_bus.testing.scenarios import StreamRun, exercise, read_all
+from mpp_bus.testing.transport import UNREACHABLE_HOST, Cassette, ReplayTransport, use_transport
+
+NIK_RUN = re.compile(r"(?<!\d)\d{16}(?!\d)")
+ID_FIELD = {StreamName.CATALOG: "code", StreamName.APPLICATIONS: "application_id"}
+NIK_FIELDS = {StreamName.APPLICATIONS: {"applicant_nik"}}  # where the contract lets a clear NIK out
+RECORDED_URL = "http://agency.recorded"
+SECRET_NAMES = re.compile(r"(secret|password|api_?key|token)", re.I)
+STREAMS = list(StreamName)
+
+
+def _records(pages: Sequence[Page]) -> list[dict[str, Any]]:
+    return [r for p in pages for r in p.records]
+
+
+class AdapterConformance:
+    """Subclass it in a test module; set the class attributes and ``instance(url)``."""
+
+    adapter_type: ClassVar[type[Adapter[Any]]]
+    connection: ClassVar[dict[str, Any] | None] = None
+    mode: ClassVar[str] = "recorded"  # or "live"
+    recorded: ClassVar[Path | None] = None
+    agency_statuses: ClassVar[Sequence[object]] = ()  # every status code the agency documents
+    page_size: ClassVar[int] = 25
+    expect_rejects: ClassVar[bool] = False  # clean test data maps without a reject
+
+    def instance(self, url: str) -> AgencyInstance:
+        """The agency instance to test, its base URL (or WSDL URL) built on ``url``."""
+        raise NotImplementedError("set instance(url) in the conformance test class")
+
+    # --- fixtures ------------------------------------------------------------------------------------------------
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def agency_url(cls) -> str:
+        """Where the agency is: a placeholder in recorded mode; override it (a class-scoped classmethod fixture) in
+        live mode."""
+        if cls.mode == "live":
+            raise NotImplementedError("live mode: override the class-scoped fixture `agency_url`")
+        return RECORDED_URL
+
+    @classmethod
+    @contextmanager
+    def transport(cls) -> Iterator[None]:
+        """Offline: every request is answered from the recording and real connections fail. Live: the network."""
+        if cls.mode == "live":
+            yield
+            return
+        if cls.mode != "recorded":
+            raise ValueError(f"unknown conformance mode {cls.mode!r}; known modes: live, recorded")
+        if cls.recorded is None:
+            raise NotImplementedError("recorded mode: set `recorded` to the recorded responses file")
+        with use_transport(ReplayTransport(Cassette.load(cls.recorded))), no_network():
+            yield
+
+    @classmethod
+    def build_for(cls, url: str) -> Any:
+        """A function that builds a fresh adapter on ``url`` (as a new process would)."""
+        instance = cls().instance(url)
+        return lambda: cls.adapter_type.from_instance(instance, cls.connection)
+
+    @pytest.fixture
+    def build(self, agency_url: str) -> Any:
+        return self.build_for(agency_url)
+
+    @pytest.fixture(autouse=True)
+    def _routed(self) -> Iterator[None]:
+        with self.transport():
+            yield
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def exercised(cls, agency_url: str) -> tuple[CheckResult, dict[StreamName, StreamRun]]:
+        with cls.transport():
+            return exercise(cls.build_for(agency_url))
+
+    @pytest.fixture
+    def offered(self, build: Any) -> dict[StreamName, Any]:
+        with build() as adapter:
+            return {s.name: s for s in adapter.streams()}
+
+    def run_of(self, exercised: Any, offered: dict[StreamName, Any], stream: StreamName) -> StreamRun:
+        if stream not in offered:
+            pytest.skip(f"the adapter does not offer {stream.value}")
+        return exercised[1][stream]
+
+    # --- identity and config -------------------------------------------------------------------------------------
+
+    def test_identity_is_declared(self) -> None:
+        cls = self.adapter_type
+        for attr in ("name", "version", "wraps"):
+            assert isinstance(getattr(cls, attr, None), str) and getattr(cls, attr), f"declare `{attr}`"
+        assert re.fullmatch(r"\d+\.\d+\.\d+", cls.version), "version is semantic: MAJOR.MINOR.PATCH"
+        assert issubclass(cls.config_model, AdapterConfig)
+
+    def test_config_schema_is_valid_json_schema(self) -> None:
+        schema = self.adapter_type.config_model.model_json_schema()
+        Draft202012Validator.check_schema(schema)
+        assert schema.get("additionalProperties") is False, "unknown config keys must be refused (extra=forbid)"
+
+    def test_credentials_are_secret(self) -> None:
+        for name, f in self.adapter_type.config_model.model_fields.items():
+            if SECRET_NAMES.search(name):
+                assert f.annotation in (SecretStr, SecretStr | None), f"config field `{name}` must be a SecretStr"
+
+    def test_config_from_the_instance_validates(self, build: Any) -> None:
+        with build() as adapter:
+            assert isinstance(adapter.config, self.adapter_type.config_model)
+
+    def test_secrets_never_show_in_a_repr(self, build: Any) -> None:
+        with build() as adapter:
+            text = f"{adapter.config!r} {adapter.config} {vars(adapter)!r}"
+            secrets = [v.get_secret_value() for v in vars(adapter.config).values() if isinstance(v, SecretStr)]
+        assert all(s not in text for s in secrets if s)
+
+    # --- check ---------------------------------------------------------------------------------------------------
+
+    def test_check_answers(self, exercised: Any) -> None:
+        check = exercised[0]
+        assert isinstance(check, CheckResult)
+        assert check.ok, check.message
+        assert check.latency_ms is not None
+
+    def test_check_of_an_agency_that_is_down_answers_without_raising(self) -> None:
+        with self.build_for(f"http://{UNREACHABLE_HOST}")() as adapter:
+            result = adapter.check()
+        assert not result.ok and result.message
+
+    def test_read_of_an_agency_that_is_down_raises_a_typed_located_error(self, offered: Any) -> None:
+        stream = next(iter(offered))
+        with pytest.raises(RetriableError) as info:
+            read_all(self.build_for(f"http://{UNREACHABLE_HOST}"), stream)
+        assert isinstance(info.value, AdapterError) and info.value.agency
+
+    # --- streams and records -------------------------------------------------------------------------------------
+
+    def test_streams_are_declared(self, offered: dict[StreamName, Any]) -> None:
+        assert offered, "offer at least one stream"
+        for spec in offered.values():
+            assert spec.name in STREAM_ENTITY
+            if spec.mode is SyncMode.INCREMENTAL:
+                assert spec.cursor_field, f"incremental stream {spec.name} declares its cursor field"
+
+    @pytest.mark.parametrize("stream", STREAMS)
+    def test_stream_yields_records(self, exercised: Any, offered: Any, stream: StreamName) -> None:
+        assert _records(self.run_of(exercised, offered, stream).pages), f"{stream.value} yielded no record"
+
+    @pytest.mark.parametrize("stream", STREAMS)
+    def test_records_are_valid_canonical_json(self, exercised: Any, offered: Any, stream: StreamName) -> None:
+        entity = STREAM_ENTITY[stream]
+        for record in _records(self.run_of(exercised, offered, stream).pages):
+            assert schema_errors(entity, to_jsonable_python(record)) == []
+
+    @pytest.mark.parametrize("stream", STREAMS)
+    def test_records_have_ids_and_belong_to_the_instance(self, exercised: Any, offered: Any,
+                                                         stream: StreamName, agency_url: str) -> None:
+        agency_id = self.instance(agency_url).id
+        for record in _records(self.run_of(exercised, offered, stream).pages):
+            assert record.get(ID_FIELD[stream]), f"a {stream.value} record without `{ID_FIELD[stream]}`"
+            assert record["agency_id"] == agency_id
+
+    @pytest.mark.parametrize("stream", STREAMS)
+    def test_record_ids_are_unique_in_a_read(self, exercised: Any, offered: Any, stream: StreamName) -> None:
+        ids = [r[ID_FIELD[stream]] for r in _records(self.run_of(exercised, offered, stream).pages)]
+        assert len(ids) == len(set(ids))
+
+    @pytest.mark.parametrize("stream", STREAMS)
+    def test_clean_data_maps_without_rejects(self, exercised: Any, offered: Any, stream: StreamName) -> None:
+        rejects = [j for p in self.run_of(exercised, offered, stream).pages for j in p.rejects]
+        if not self.expect_rejects:
+            assert rejects == [], [j.reason for j in rejects[:3]]
+        for j in rejects:
+            assert j.reason and not NIK_RUN.search(j.reason)
+
+    @pytest.mark.parametrize("stream", STREAMS)
+    def test_cursors_are_json(self, exercised: Any, offered: Any, stream: StreamName) -> None:
+        for page in self.run_of(exercised, offered, stream).pages:
+            assert page.cursor is None or json.loads(json.dumps(page.cursor)) == page.cursor
+
+    # --- status mapping ------------------------------------------------------------------------------------------
+
+    def test_status_mapping_is_declared_and_canonical(self, build: Any, offered: Any) -> None:
+        if StreamName.APPLICATIONS not in offered:
+            pytest.skip("no applications stream")
+        with build() as adapter:
+            mapping = adapter.status_mapping
+        assert mapping is not None, "declare `status_mapping` (a StatusMapping table, versioned as data)"
+        assert mapping.table and all(isinstance(v, Status) for v in mapping.table.values())
+
+    def test_status_mapping_covers_every_agency_status(self, build: Any, exercised: Any, offered: Any) -> None:
+        if StreamName.APPLICATIONS not in offered:
+            pytest.skip("no applications stream")
+        with build() as adapter:
+            mapping = adapter.status_mapping
+        assert mapping is not None
+        seen = {r["agency_status"] for r in _records(exercised[1][StreamName.APPLICATIONS].pages)}
+        assert mapping.missing(seen) == []
+        assert mapping.missing(self.agency_statuses) == [], "map every status the agency documents"
+
+    # --- incremental reads ---------------------------------------------------------------------------------------
+
+    def _incremental(self, exercised: Any, offered: Any, stream: StreamName) -> StreamRun:
+        run = self.run_of(exercised, offered, stream)
+        if offered[stream].mode is not SyncMode.INCREMENTAL:
+            pytest.skip(f"{stream.value} is a full stream")
+        return run
+
+    @pytest.mark.parametrize("stream", STREAMS)
+    def test_resume_from_a_cursor_has_no_gap_and_no_repeat(self, exercised: Any, offered: Any,
+                                                           stream: StreamName) -> None:
+        run = self._incremental(exercised, offered, stream)
+        assert run.resumed_first is not None
+        assert len(run.pages) >= 2, "test data must span several pages: lower `page_size`"
+        key = ID_FIELD[stream]
+        resumed = [r[key] for r in run.resumed_first.records] + [r[key] for r in _records(run.resumed_rest)]
+        whole = [r[key] for r in _records(run.pages)]
+        assert len(resumed) == len(set(resumed)), "a record came twice after resuming"
+        assert set(resumed) == set(whole), "records were lost (or invented) by resuming"
+
+    @pytest.mark.parametrize("stream", STREAMS)
+    def test_read_from_the_high_water_mark_brings_nothing_new(self, exercised: Any, offered: Any,
+                                                              stream: StreamName) -> None:
+        run = self._incremental(exercised, offered, stream)
+        assert _records(run.after_high_water) == []
+        assert run.after_high_water and run.after_high_water[-1].cursor, "the cursor survives an empty read"
+
+    # --- the sync engine -----------------------------------------------------------------------------------------
+
+    @pytest.fixture
+    def engine(self, tmp_path: Path) -> Any:
+        from mpp_bus.engine import SyncEngine
+        from mpp_bus.privacy import NikHasher
+        from mpp_bus.store import create_store
+
+        store = create_store(f"sqlite:///{tmp_path / 'conformance.db'}", upgrade=True)
+        yield SyncEngine(store, NikHasher(b"conformance-kit-nik-secret-0123456789"))
+        store.dispose()
+
+    @pytest.mark.parametrize("stream", STREAMS)
+    def test_rerun_is_idempotent(self, engine: Any, build: Any, offered: Any, stream: StreamName) -> None:
+        if stream not in offered:
+            pytest.skip(f"the adapter does not offer {stream.value}")
+        from mpp_bus.store.tables import applications, services, status_events
+
+        first = engine.sync(build(), stream)
+        assert first.ok and first.stored > 0 and first.quarantined == 0, first.error
+        before = _counts(engine.store, applications, services, status_events)
+        again = engine.sync(build(), stream)
+        refreshed = engine.sync(build(), stream, full_refresh=True)
+        assert again.ok and again.stored == 0
+        assert refreshed.ok and refreshed.stored == 0 and refreshed.read == first.read
+        assert _counts(engine.store, applications, services, status_events) == before
+
+    # --- privacy -------------------------------------------------------------------------------------------------
+
+    @pytest.mark.parametrize("stream", STREAMS)
+    def test_no_clear_nik_leaves_the_adapter_outside_its_field(self, build: Any, offered: Any, stream: StreamName,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+        if stream not in offered:
+            pytest.skip(f"the adapter does not offer {stream.value}")
+        caplog.set_level(logging.DEBUG)
+        pages = read_all(build, stream)
+        allowed = NIK_FIELDS.get(stream, set())
+        for record in _records(pages):
+            for name, value in to_jsonable_python(record).items():
+                if name not in allowed:
+                    assert not NIK_RUN.search(json.dumps(value)), f"a NIK-like number in `{name}`"
+        for page in pages:
+            assert not NIK_RUN.search(json.dumps(page.cursor)), "a NIK-like number in a cursor"
+            assert not any(NIK_RUN.search(j.reason) for j in page.rejects)
+        assert not NIK_RUN.search(caplog.text), "a NIK-like number in a log line"
+
+    def test_no_clear_nik_reaches_the_store(self, engine: Any, build: Any, offered: Any) -> None:
+        if StreamName.APPLICATIONS not in offered:
+            pytest.skip("no applications stream")
+        niks = {r["applicant_nik"] for r in _records(read_all(build, StreamName.APPLICATIONS))}
+        engine.sync(build(), StreamName.APPLICATIONS)
+        text = _dump(engine.store)
+        assert niks and not [n for n in niks if n in text]
+
+    def test_close_can_be_called_twice(self, build: Any) -> None:
+        adapter = build()
+        adapter.close()
+        adapter.close()
+
+
+def _counts(store: Any, *tables: Any) -> list[int]:
+    with store.engine.connect() as conn:
+        return [int(conn.execute(select(func.count()).select_from(t)).scalar_one()) for t in tables]
+
+
+def _dump(store: Any) -> str:
+    from sqlalchemy import MetaData
+
+    meta = MetaData()
+    meta.reflect(store.engine)
+    out: list[str] = []
+    with store.engine.connect() as conn:
+        for table in meta.sorted_tables:
+            for row in conn.execute(select(table)):
+                out.extend(str(v) for v in row)
+    return "\n".join(out)

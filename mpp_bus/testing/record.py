@@ -1,0 +1,40 @@
+"""Recording an adapter's agency responses, for the conformance kit's offline mode.
+
+The recorder makes the same reads as the kit (``scenarios.exercise``) through a recording transport and writes the
+responses to a JSON file. Request bodies are kept only as a digest with passwords, nonces and client secrets taken
+out; OAuth2 tokens in responses are replaced. The bodies are the agency's payloads: record against a test system
+with synthetic people, never production.
+
+Example (against the mock agencies)::
+
+    from mpp_bus.testing import record
+
+    with MockAgencies(seed=11, applications=120) as mocks:
+        record(lambda: TaxAdapter.from_instance(instance(mocks.urls["tax"]), {"password": "djp-rahasia"}),
+               Path("tests/recorded/tax.json"))
+
+``transport`` replaces the network (a ``FunctionTransport`` over a fake agency function, as ``mpp-bus
+new-adapter`` does for the example it generates).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from requests.adapters import BaseAdapter
+
+from mpp_bus.testing.scenarios import Build, exercise
+from mpp_bus.testing.transport import Cassette, RecordingTransport, use_transport
+
+
+def record(build: Build, path: Path, *, transport: BaseAdapter | None = None) -> Cassette:
+    """Run the kit's reads through the network (or ``transport``) and save every response to ``path``."""
+    cassette = Cassette()
+    with use_transport(RecordingTransport(cassette, transport)):
+        check, runs = exercise(build)
+        with build() as adapter:
+            cassette.adapter = adapter.name
+    if not check.ok:
+        raise RuntimeError(f"not recorded: check() failed: {check.message}")
+    cassette.save(path)
+    return cassette

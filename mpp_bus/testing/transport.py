@@ -1,0 +1,220 @@
+"""Fake transports for adapter tests: a plain function as the agency, a replay of recorded responses, a recorder.
+
+They are ``requests`` transport adapters. ``use_transport(t)`` makes every ``requests.Session`` (the adapters'
+clients, the OAuth2 token fetch, zeep's WSDL and SOAP calls) send through ``t`` for the duration of a ``with``
+block, so an adapter is tested exactly as it runs, with no network.
+
+Example::
+
+    def agency(request: Request) -> Reply:
+        return Reply(200, {"data": [], "next": None})
+
+    with use_transport(FunctionTransport(agency)):
+        list(adapter.read(StreamName.CATALOG, None))
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import requests
+from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+
+CASSETTE_VERSION = 1
+UNREACHABLE_HOST = "agency-down.invalid"  # a host every fake transport refuses, to test an agency that is down
+KEPT_HEADERS = ("Content-Type", "ETag", "Link", "Retry-After", "Location", "Cache-Control")
+_SECRET_KEYS = re.compile(r"(secret|password|passwd|token|api_?key)", re.I)
+_SECRET_XML = re.compile(rb"<([\w:]*(?:Password|Nonce|Created))\b[^>]*>.*?</\1>", re.S)
+_TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a fake agency sees of a request."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A fake agency's answer: a body (dict/list as JSON, str or bytes) with status and headers."""
+
+    status: int = 200
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def content(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
+        return b"" if self.body is None else json.dumps(self.body, ensure_ascii=False).encode()
+
+
+def _request(prepared: requests.PreparedRequest) -> Request:
+    parts = urlsplit(prepared.url or "")
+    body = prepared.body or b""
+    return Request(str(prepared.method), parts.path or "/", dict(parse_qsl(parts.query, keep_blank_values=True)),
+                   dict(prepared.headers), body.encode() if isinstance(body, str) else bytes(body))
+
+
+def _response(prepared: requests.PreparedRequest, reply: Reply) -> requests.Response:
+    resp = requests.Response()
+    resp.status_code = reply.status
+    resp._content = reply.content()
+    headers = {"Content-Type": "application/json", **reply.headers}
+    resp.headers = CaseInsensitiveDict(headers)
+    resp.url = prepared.url or ""
+    resp.request = prepared
+    resp.encoding = "utf-8"
+    return resp
+
+
+def _refuse_unreachable(prepared: requests.PreparedRequest) -> None:
+    if urlsplit(prepared.url or "").hostname == UNREACHABLE_HOST:
+        raise requests.ConnectionError(f"{UNREACHABLE_HOST} is down (a fake transport)")
+
+
+class FunctionTransport(BaseAdapter):
+    """The agency is a plain function ``Request -> Reply``."""
+
+    def __init__(self, handler: Callable[[Request], Reply]) -> None:
+        super().__init__()
+        self.handler = handler
+        self.requests: list[Request] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        _refuse_unreachable(request)
+        seen = _request(request)
+        self.requests.append(seen)
+        return _response(request, self.handler(seen))
+
+    def close(self) -> None:
+        pass
+
+
+def request_key(request: Request) -> str:
+    """How a recorded response is found again: method, path, sorted query and a digest of the body with its
+    secrets (passwords, nonces, client secrets) removed."""
+    body = request.body
+    if body and body.lstrip().startswith(b"<"):
+        body = _SECRET_XML.sub(b"", body)
+    elif body:
+        pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        body = urlencode(sorted((k, v) for k, v in pairs if not _SECRET_KEYS.search(k))).encode()
+    query = urlencode(sorted(request.query.items()))
+    digest = hashlib.sha256(body).hexdigest()[:16] if body else "-"
+    return f"{request.method} {request.path}?{query} {digest}"
+
+
+def _stored_body(content: bytes, content_type: str) -> dict[str, str]:
+    if "json" in content_type:
+        try:
+            doc = json.loads(content)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict) and any(k in doc for k in _TOKEN_FIELDS):
+            doc = {k: ("recorded-token" if k in _TOKEN_FIELDS else v) for k, v in doc.items()}
+            return {"text": json.dumps(doc)}
+    try:
+        return {"text": content.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(content).decode("ascii")}
+
+
+class Cassette:
+    """Recorded agency responses by request key, kept as a JSON file beside the adapter's tests."""
+
+    def __init__(self, interactions: dict[str, list[dict[str, Any]]] | None = None, adapter: str = "") -> None:
+        self.interactions = interactions or {}
+        self.adapter = adapter
+
+    @classmethod
+    def load(cls, path: Path) -> Cassette:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise FileNotFoundError(f"no recorded responses at {path}: record them with "
+                                    f"`mpp_bus.testing.record(build, path)` against a live agency") from exc
+        return cls(doc["interactions"], doc.get("adapter", ""))
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        doc = {"version": CASSETTE_VERSION, "adapter": self.adapter, "interactions": self.interactions}
+        path.write_text(json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+
+    def add(self, request: Request, resp: requests.Response) -> None:
+        headers = {h: resp.headers[h] for h in KEPT_HEADERS if h in resp.headers}
+        entry = {"status": resp.status_code, "headers": headers,
+                 **_stored_body(resp.content, resp.headers.get("Content-Type", ""))}
+        self.interactions.setdefault(request_key(request), []).append(entry)
+
+
+class ReplayTransport(BaseAdapter):
+    """Answers from a cassette; each key serves its responses in order and then repeats the last. A request that
+    was never recorded fails like a refused connection, naming what is missing."""
+
+    def __init__(self, cassette: Cassette) -> None:
+        super().__init__()
+        self.cassette = cassette
+        self._served: dict[str, int] = {}
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        _refuse_unreachable(request)
+        key = request_key(_request(request))
+        answers = self.cassette.interactions.get(key)
+        if not answers:
+            raise requests.ConnectionError(f"not in the recorded responses: {key}; record them again")
+        index = self._served.get(key, 0)
+        self._served[key] = index + 1
+        entry = answers[min(index, len(answers) - 1)]
+        body = base64.b64decode(entry["base64"]) if "base64" in entry else entry.get("text", "").encode()
+        return _response(request, Reply(entry["status"], body, entry.get("headers", {})))
+
+    def close(self) -> None:
+        pass
+
+
+class RecordingTransport(BaseAdapter):
+    """Sends through ``inner`` (the real network by default) and keeps every answer in a cassette."""
+
+    def __init__(self, cassette: Cassette, inner: BaseAdapter | None = None) -> None:
+        super().__init__()
+        self.cassette = cassette
+        self.inner = inner or HTTPAdapter()
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        resp = self.inner.send(request, **kwargs)
+        self.cassette.add(_request(request), resp)
+        return resp
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@contextmanager
+def use_transport(transport: BaseAdapter) -> Iterator[BaseAdapter]:
+    """Route every ``requests.Session`` through ``transport`` inside the block."""
+    original = requests.Session.get_adapter
+    requests.Session.get_adapter = lambda self, url: transport  # type: ignore[method-assign,assignment]
+    try:
+        yield transport
+    finally:
+        requests.Session.get_adapter = original  # type: ignore[method-assign]
