@@ -1,0 +1,18 @@
+# Environment shared by the Airflow scripts: sourced, not run. Everything can be overridden from the caller.
+# shellcheck shell=bash
+ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+BIN="${BIN:-$ROOT/.venv/bin}"
+export PATH="$BIN:$PATH"
+export AIRFLOW_HOME="${AIRFLOW_HOME:-$ROOT/var/airflow}"
+export AIRFLOW__CORE__DAGS_FOLDER="${AIRFLOW__CORE__DAGS_FOLDER:-$ROOT/dags}"
+export AIRFLOW__CORE__LOAD_EXAMPLES="${AIRFLOW__CORE__LOAD_EXAMPLES:-False}"
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="${AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION:-False}"
+export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="${AIRFLOW__CORE__EXECUTION_API_SERVER_URL:-http://127.0.0.1:${AIRFLOW__API__PORT}/execution/}"
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-admin:admin}"
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE:-$AIRFLOW_HOME/passwords.json}"
+export MPP_AGENCIES_FILE="${MPP_AGENCIES_FILE:-$ROOT/agencies.yaml}"
+export MPP_DATABASE_URL="${MPP_DATABASE_URL:-sqlite:///$ROOT/var/mpp-bus.db}"
+export MPP_ENVIRONMENT="${MPP_ENVIRONMENT:-development}"
+# The ports agencies.yaml points at.
+MOCK_PORTS="--dukcapil-port 8701 --licensing-port 8702 --tax-port 8703"

@@ -1,0 +1,247 @@
+"""The DAG factory: one sync DAG per configured agency instance, and the report DAG scheduled on their assets.
+
+Parsing does no network or database I/O: it reads the agencies file (cached per file modification time, with the C
+YAML loader) and builds operators. Everything that talks to an agency or the store happens when a task runs, through
+the same ``Bus`` the CLI uses. A DAG file is two lines::
+
+    from mpp_bus.airflow.factory import build_dags
+    globals().update(build_dags())
+
+Each ``mpp_sync__<agency id>`` DAG runs ``check >> sync_catalog >> sync_applications >> record_run`` in the pool
+``mpp_<agency id>``; the sync tasks update the assets ``mpp://portal/<stream>/<agency id>``, on which ``mpp_report``
+is scheduled.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from airflow.sdk import DAG, Asset, AssetAny, CronDataIntervalTimetable, CronTriggerTimetable
+from airflow.sdk.configuration import conf as airflow_conf
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mpp_bus.airflow.operators import MppCheckOperator, MppRecordRunOperator, MppReportOperator, MppSyncOperator
+from mpp_bus.config import AgencyInstance, load_agencies
+from mpp_bus.contract.stream import StreamName
+
+DAG_PREFIX = "mpp_sync__"
+REPORT_DAG_ID = "mpp_report"
+START_DATE = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+class DagSettings(BaseSettings):
+    """How the DAGs run, from ``MPP_AIRFLOW_*`` variables: task retries on top of the transport's own retries."""
+
+    model_config = SettingsConfigDict(env_prefix="MPP_AIRFLOW_", extra="ignore")
+
+    retries: Annotated[int, Field(ge=0, le=20)] = 3
+    retry_delay_seconds: Annotated[float, Field(ge=0)] = 60.0
+    max_retry_delay_seconds: Annotated[float, Field(ge=0)] = 1800.0
+    execution_timeout_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    report_schedule_on_assets: bool = True
+
+
+def pool_name(agency_id: str) -> str:
+    return f"mpp_{agency_id}"
+
+
+def dag_id(agency_id: str) -> str:
+    return f"{DAG_PREFIX}{agency_id}"
+
+
+@lru_cache(maxsize=4096)  # the sync DAG and the report DAG share one object per asset
+def stream_asset(agency_id: str, stream: str) -> Asset:
+    """What a sync of one stream of one agency updates in the portal store."""
+    return Asset(name=f"mpp_portal_{stream}__{agency_id}", uri=f"mpp://portal/{stream}/{agency_id}", group="mpp-portal")
+
+
+def agencies_file() -> Path:
+    """``MPP_AGENCIES_FILE``, else the project's ``agencies.yaml`` (not the scheduler's working directory)."""
+    configured = os.environ.get("MPP_AGENCIES_FILE")
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "agencies.yaml"
+
+
+def cached_agencies(path: Path) -> tuple[AgencyInstance, ...]:
+    """The instances in ``path``; re-read only when the file changes (the DAG processor parses every 30 s)."""
+    stat = path.stat()
+    return _load(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, mtime_ns: int, size: int) -> tuple[AgencyInstance, ...]:
+    return tuple(load_agencies(Path(path)))
+
+
+def build_dags(path: Path | None = None, settings: DagSettings | None = None) -> dict[str, DAG]:
+    """Every DAG of the bus for one agencies file, keyed by DAG id: one per enabled instance, and the report."""
+    path = path or agencies_file()
+    settings = settings or DagSettings()
+    instances = [i for i in cached_agencies(path) if i.enabled]
+    task_args = _task_defaults(settings)
+    dag_args = _dag_defaults()
+    dags = {dag_id(i.id): build_sync_dag(i, path, settings, task_args, dag_args) for i in instances}
+    dags[REPORT_DAG_ID] = build_report_dag(instances, path, settings)
+    return dags
+
+
+def _dag_defaults() -> dict[str, Any]:
+    # Airflow reads these from its config for every DAG; reading them once keeps 600 DAGs cheap to parse.
+    return {
+        "max_consecutive_failed_dag_runs": airflow_conf.getint("core", "max_consecutive_failed_dag_runs_per_dag"),
+        "disable_bundle_versioning": airflow_conf.getboolean("dag_processor", "disable_bundle_versioning"),
+        "max_active_tasks": 4,
+        "data_intervals": airflow_conf.getboolean("scheduler", "create_cron_data_intervals"),
+    }
+
+
+@lru_cache(maxsize=64)
+def timetable(schedule: str | None, data_intervals: bool) -> Any:
+    """One timetable object per distinct schedule, shared by the DAGs (Airflow would build one per DAG)."""
+    if schedule is None or schedule in ("@once", "@continuous"):
+        return schedule
+    if data_intervals:
+        return CronDataIntervalTimetable(schedule, timezone="UTC")
+    return CronTriggerTimetable(schedule, timezone="UTC")
+
+
+def _task_defaults(settings: DagSettings) -> dict[str, Any]:
+    return {
+        "owner": "mpp-bus",
+        "retries": settings.retries,
+        "retry_delay": timedelta(seconds=settings.retry_delay_seconds),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(seconds=settings.max_retry_delay_seconds),
+        "execution_timeout": timedelta(seconds=settings.execution_timeout_seconds),
+    }
+
+
+def build_sync_dag(
+    instance: AgencyInstance,
+    path: Path,
+    settings: DagSettings,
+    task_args: dict[str, Any] | None = None,
+    dag_args: dict[str, Any] | None = None,
+) -> DAG:
+    """The sync DAG of one agency instance."""
+    task_args = task_args if task_args is not None else _task_defaults(settings)
+    dag_args = dict(dag_args if dag_args is not None else _dag_defaults())
+    data_intervals = dag_args.pop("data_intervals")
+    common: dict[str, Any] = {"agency_id": instance.id, "agencies_file": str(path), "pool": pool_name(instance.id)}
+    # Trigger with the config {"full_refresh": true} to re-read everything. (Not a DAG param: validating params
+    # costs a JSON Schema check per DAG at parse time.)
+    full_refresh = "{{ dag_run.conf.get('full_refresh', False) if dag_run.conf else False }}"
+    # Passed to each operator rather than as default_args, which Airflow deep-copies for every task.
+    common.update(task_args)
+    if instance.queue:
+        common["queue"] = instance.queue
+    with DAG(
+        dag_id=dag_id(instance.id),
+        description=f"Sync {instance.name} into the portal store",
+        schedule=timetable(instance.schedule, data_intervals),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=tags(instance),
+        doc_md=sync_doc(instance, settings),
+        dagrun_timeout=timedelta(seconds=settings.execution_timeout_seconds * 2),
+        render_template_as_native_obj=True,
+        **dag_args,
+    ) as dag:
+        check = MppCheckOperator(task_id="check", **common)
+        catalog = MppSyncOperator(
+            task_id="sync_catalog", stream=StreamName.CATALOG.value, full_refresh=full_refresh,
+            outlets=[stream_asset(instance.id, "catalog")], **common,
+        )
+        applications = MppSyncOperator(
+            task_id="sync_applications", stream=StreamName.APPLICATIONS.value, full_refresh=full_refresh,
+            outlets=[stream_asset(instance.id, "applications")],
+            # An agency without a catalog stream skips sync_catalog; its applications still sync.
+            trigger_rule="none_failed", **common,
+        )
+        record = MppRecordRunOperator(
+            task_id="record_run", agency_id=instance.id, sync_task_ids=["sync_catalog", "sync_applications"],
+            upstream_task_ids_to_check=["check", "sync_catalog", "sync_applications"],
+            trigger_rule="all_done", **{**task_args, "retries": 0},
+        )
+        check >> catalog >> applications >> record
+    return dag
+
+
+def tags(instance: AgencyInstance) -> list[str]:
+    out = ["mpp-bus", f"level:{instance.level}", f"adapter:{instance.adapter}"]
+    if instance.region_code:
+        out.append(f"region:{instance.region_code}")
+        out.append(f"province:{instance.region_code[:2]}")
+    return out
+
+
+def build_report_dag(instances: list[AgencyInstance], path: Path, settings: DagSettings) -> DAG:
+    """The report DAG: runs whenever any agency's catalog or applications land, and at least daily otherwise."""
+    assets = [stream_asset(i.id, s) for i in instances for s in ("catalog", "applications")]
+    schedule: Any = AssetAny(*assets) if settings.report_schedule_on_assets and assets else "@daily"
+    with DAG(
+        dag_id=REPORT_DAG_ID,
+        description="Freshness and SLA summary per agency, written to the portal store",
+        schedule=schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args={**_task_defaults(settings), "retries": 1},
+        tags=["mpp-bus", "report"],
+        doc_md=REPORT_DOC,
+    ) as dag:
+        MppReportOperator(task_id="write_report", agencies_file=str(path))
+    return dag
+
+
+def sync_doc(instance: AgencyInstance, settings: DagSettings) -> str:
+    region = f" (region {instance.region_code})" if instance.region_code else ""
+    return f"""\
+### {instance.name}{region}
+
+Keeps the portal store in step with agency **`{instance.id}`** (adapter `{instance.adapter}`, level
+`{instance.level}`), schedule `{instance.schedule}`. The same engine runs from the command line:
+`mpp-bus sync {instance.id}`.
+
+| task | what it does |
+|---|---|
+| `check` | can the bus reach the agency, are the credentials good |
+| `sync_catalog` | the service catalog (skipped when there is none); updates `mpp://portal/catalog/{instance.id}` |
+| `sync_applications` | new and changed applications; updates `mpp://portal/applications/{instance.id}` |
+| `record_run` | one summary of the run (counts only, never a NIK); fails when a task above failed |
+
+Tasks retry {settings.retries} times with exponential backoff (first wait {settings.retry_delay_seconds:.0f} s),
+run in the pool `{pool_name(instance.id)}` ({instance.pool_slots} slot(s)) so a fragile agency is never flooded,
+and at most one run is active at a time. Credentials come from the Airflow Connection `{instance.connection_id}`
+(or the environment variable `AIRFLOW_CONN_{instance.connection_id.upper()}`).
+
+**When it fails**
+
+1. Open the log of the first red task: the last line names the agency, the stream and what to do.
+2. `check` failed: the agency is down or refuses our credentials. Ask the agency, or fix the Connection
+   `{instance.connection_id}` (Admin -> Connections), then *Clear* the task.
+3. A sync task failed: the engine recorded the run (`mpp-bus runs`); records that could not be mapped are in
+   quarantine (`mpp-bus quarantine list`), not lost. Fix the cause, then *Clear* the task; it resumes from the
+   stored cursor. Trigger with `{{"full_refresh": true}}` to read everything again.
+4. A run stuck in *queued*: the pool `{pool_name(instance.id)}` is missing (`airflow pools list`) or full.
+
+Other agencies are never affected: each has its own DAG, pool and breaker.
+"""
+
+
+REPORT_DOC = """\
+### Freshness and SLA report
+
+Runs whenever any agency's catalog or applications land (Assets `mpp://portal/...`). For every configured agency it
+writes one row to the store's `agency_reports` table: when each stream last synced successfully, whether the agency
+is stale (no successful sync for twice its schedule), open and overdue applications against their SLA due dates,
+and failed runs and quarantined records over the last 24 hours.
+
+**When it fails**: the store is unreachable or not migrated (`mpp-bus db upgrade`). Clear the task once fixed; the
+report is recomputed from the store, so nothing is lost by skipping a run.
+"""

@@ -1,0 +1,214 @@
+"""Airflow operators of the bus. ``MppSyncOperator`` syncs one stream of one agency, in any DAG::
+
+    from mpp_bus.airflow.operators import MppSyncOperator
+
+    MppSyncOperator(task_id="sync_sragen", agency_id="dpmptsp-3314", stream="applications", pool="mpp_dpmptsp-3314")
+
+Each operator builds the same ``Bus`` the CLI builds, from ``Settings`` (``MPP_*`` variables), with credentials
+from the Airflow Connection named by the agency's ``connection_id`` and the environment as a fallback. Tasks return
+run summaries only (ids, counts, status, duration): never a NIK, a name or a payload, so XComs and logs stay clean.
+Nothing heavy is imported at DAG parse time: the bus, the store and the adapters load when a task runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from mpp_bus.config import Connection, connection_from_airflow, connection_from_env
+from mpp_bus.privacy import redact_text
+
+if TYPE_CHECKING:
+    from mpp_bus.bus import Bus
+    from mpp_bus.engine import RunResult
+
+SUMMARY_FIELDS = (
+    "run_id", "agency_id", "stream", "mode", "status", "read", "stored", "unchanged", "stale", "quarantined",
+    "withdrawn", "duration_s",
+)
+
+
+def task_connection(connection_id: str) -> Connection | None:
+    """Airflow's Connection first, then ``AIRFLOW_CONN_<ID>`` read by the bus itself."""
+    return connection_from_airflow(connection_id) or connection_from_env(connection_id)
+
+
+def build_bus(agencies_file: str | None = None) -> Bus:
+    """The bus a task uses: settings from the environment, credentials from Airflow Connections."""
+    from mpp_bus.bus import Bus
+    from mpp_bus.config import Settings
+
+    overrides: dict[str, Any] = {"agencies_file": Path(agencies_file)} if agencies_file else {}
+    return Bus.from_settings(Settings(**overrides), connections=task_connection)
+
+
+def run_summary(result: RunResult) -> dict[str, Any]:
+    """What a task returns and logs about a run: counts and ids only."""
+    summary = {name: getattr(result, name, None) for name in SUMMARY_FIELDS}
+    if summary["duration_s"] is not None:
+        summary["duration_s"] = round(float(summary["duration_s"]), 3)
+    for name in ("stream", "mode", "status"):
+        if summary[name] is not None:
+            summary[name] = str(summary[name])
+    return summary
+
+
+def _as_bool(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+class _BusOperator(BaseOperator):
+    template_fields: Sequence[str] = ("agency_id", "agencies_file")
+    ui_color = "#e8f4ea"
+
+    def __init__(self, *, agency_id: str, agencies_file: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.agency_id = agency_id
+        self.agencies_file = agencies_file
+
+
+class MppCheckOperator(_BusOperator):
+    """Fails (and retries) when the agency cannot be reached or refuses the bus's credentials."""
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        bus = build_bus(self.agencies_file)
+        instance = bus.instance(self.agency_id)
+        result = bus.check(self.agency_id)
+        if not result.ok:
+            raise AgencyCheckFailed(
+                f"agency {instance.id} ({instance.name}) failed its check: {redact_text(result.message)}. "
+                f"What to do: make sure the agency's system is up and that the Connection `{instance.connection_id}` "
+                f"holds valid credentials (`mpp-bus check {instance.id}` gives the same answer), then clear this task."
+            )
+        latency = round(result.latency_ms, 1) if result.latency_ms is not None else None
+        self.log.info("agency %s is reachable (%s ms): %s", instance.id, latency, redact_text(result.message))
+        return {"agency_id": instance.id, "ok": True, "latency_ms": latency}
+
+
+class AgencyCheckFailed(Exception):
+    """The agency is unreachable or refused the credentials; the task retries with backoff."""
+
+
+class SyncRunFailed(Exception):
+    """The engine recorded a failed run; the message carries its error. The task retries with backoff."""
+
+
+class MppSyncOperator(_BusOperator):
+    """Sync one stream of one agency into the portal store: ``bus.sync(agency_id, stream, full_refresh=...)``.
+
+    ``agency_id``, ``stream`` and ``full_refresh`` are templated, e.g. ``full_refresh="{{ params.full_refresh }}"``.
+    The task is skipped when the agency does not offer ``stream``; it fails (and retries) when the run fails.
+    Outlet assets get the run summary as their event's ``extra``.
+    """
+
+    template_fields: Sequence[str] = ("agency_id", "stream", "full_refresh", "agencies_file")
+
+    def __init__(self, *, stream: str, full_refresh: bool | str = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stream = stream
+        self.full_refresh = full_refresh
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        bus = build_bus(self.agencies_file)
+        offered = [str(s) for s in bus.streams_of(self.agency_id)]
+        if self.stream not in offered:
+            raise AirflowSkipException(
+                f"agency {self.agency_id} does not offer the {self.stream} stream (it offers: {', '.join(offered)})"
+            )
+        result = bus.sync(self.agency_id, self.stream, full_refresh=_as_bool(self.full_refresh))
+        summary = run_summary(result)
+        self.log.info("run %s", " ".join(f"{k}={v}" for k, v in summary.items()))
+        if summary["status"] != "succeeded":
+            error = redact_text(str(getattr(result, "error", "") or "no error recorded"))
+            raise SyncRunFailed(
+                f"sync of agency {self.agency_id} stream {self.stream} ended {summary['status']} (run "
+                f"{summary['run_id']}): {error}. What to do: see `mpp-bus runs` and `mpp-bus quarantine list`; the "
+                f"next attempt resumes from the stored cursor."
+            )
+        outlet_events = context.get("outlet_events") if isinstance(context, Mapping) else None
+        if outlet_events is not None:
+            for outlet in self.outlets:
+                outlet_events[outlet].extra = {k: v for k, v in summary.items() if v is not None}
+        return summary
+
+
+class MppRecordRunOperator(BaseOperator):
+    """The last task of a sync DAG: one summary of what the run did, failing when an earlier task failed.
+
+    It runs whatever happened upstream (``trigger_rule="all_done"``), so the run's outcome is always summarised in
+    one place, and the DAG run fails when any stream failed rather than looking green.
+    """
+
+    template_fields: Sequence[str] = ("agency_id",)
+    ui_color = "#f4f0e8"
+
+    def __init__(
+        self, *, agency_id: str, sync_task_ids: Sequence[str], upstream_task_ids_to_check: Sequence[str], **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.agency_id = agency_id
+        self.sync_task_ids = list(sync_task_ids)
+        self.upstream_task_ids_to_check = list(upstream_task_ids_to_check)
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        ti = context["ti"]
+        states = _task_states(ti, self.upstream_task_ids_to_check)
+        streams: dict[str, Any] = {}
+        for task_id in self.sync_task_ids:
+            summary = ti.xcom_pull(task_ids=task_id)
+            streams[task_id] = summary if isinstance(summary, Mapping) else {"state": states.get(task_id)}
+        record = {"agency_id": self.agency_id, "run_id": context["run_id"], "task_states": states, "streams": streams}
+        self.log.info("agency %s run %s: task states %s", self.agency_id, context["run_id"], states)
+        for task_id, summary in streams.items():
+            self.log.info("%s: %s", task_id, " ".join(f"{k}={v}" for k, v in summary.items()))
+        failed = [t for t, s in states.items() if s == "failed"]
+        not_run = [t for t, s in states.items() if s == "upstream_failed"]
+        if failed or not_run:
+            skipped = f" ({', '.join(not_run)} did not run)" if not_run else ""
+            first = failed[0] if failed else not_run[0]
+            raise AirflowFailException(
+                f"agency {self.agency_id}: {', '.join(failed) or 'an earlier task'} failed{skipped}; open the log "
+                f"of `{first}` for the reason and what to do"
+            )
+        return record
+
+
+def _task_states(ti: Any, task_ids: Sequence[str]) -> dict[str, str | None]:
+    raw = ti.get_task_states(dag_id=ti.dag_id, task_ids=list(task_ids), run_ids=[ti.run_id])
+    # The answer is keyed by run id, then task id.
+    by_task = raw.get(ti.run_id, raw) if isinstance(raw, Mapping) else {}
+    return {t: (str(by_task[t]) if by_task.get(t) is not None else None) for t in task_ids}
+
+
+class MppReportOperator(BaseOperator):
+    """Write the freshness and SLA summary of every configured agency to the store's ``agency_reports`` table."""
+
+    template_fields: Sequence[str] = ("agencies_file",)
+    ui_color = "#e8eef4"
+
+    def __init__(self, *, agencies_file: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.agencies_file = agencies_file
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from mpp_bus.airflow.report import write_reports
+        from mpp_bus.store.database import make_engine
+
+        bus = build_bus(self.agencies_file)
+        engine = make_engine(bus.settings.database_url)
+        try:
+            rows = write_reports(engine, bus.instances, run_label=str(context.get("run_id") or ""))
+        finally:
+            engine.dispose()
+        stale = sorted(r["agency_id"] for r in rows if r["stale"])
+        overdue = sum(r["overdue_applications"] for r in rows)
+        self.log.info("reported %d agencies: %d stale, %d overdue applications", len(rows), len(stale), overdue)
+        if stale:
+            self.log.warning("stale agencies: %s", ", ".join(stale[:50]) + (" ..." if len(stale) > 50 else ""))
+        return {"agencies": len(rows), "stale": len(stale), "overdue_applications": overdue}
