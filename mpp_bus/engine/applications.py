@@ -1,0 +1,151 @@
+"""One page of applications: pseudonymise, decide against the stored state, write set-based.
+
+The decision for an application id follows its records in source-time order, starting from what the store holds:
+- newer and allowed by the lifecycle: applied (its event kept with ``applied=True``);
+- newer but not allowed (e.g. after a terminal status): quarantined;
+- same source time and same content: unchanged;
+- older, or same time with other content: stale (kept in history with ``applied=False``, never applied).
+Only the last applied record of a page is written; those it superseded in the same page count as stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from mpp_bus.canonical.entities import Application
+from mpp_bus.canonical.status import Status, can_follow
+from mpp_bus.privacy import NikHasher, mask
+from mpp_bus.store import ApplicationWriter, RunCounts
+
+_STATUS = {s.value: s for s in Status}
+
+
+@dataclass(slots=True)
+class _Record:
+    index: int
+    status: Status
+    source_updated_at: Any  # as the writer encodes it
+    content_hash: str
+    row: tuple[Any, ...]
+    event: tuple[Any, ...]
+
+
+@dataclass
+class PageOutcome:
+    counts: RunCounts = field(default_factory=RunCounts)
+    # (page index, reason) of valid records the lifecycle refuses
+    refused: list[tuple[int, str]] = field(default_factory=list)
+
+
+def idempotency_key(agency_id: str, application_id: str, agency_status: str, status_at: datetime) -> str:
+    """sha256 of agency|application|agency_status|status_at (UTC): one history row per reported status."""
+    text = f"{agency_id}|{application_id}|{agency_status}|{status_at.astimezone(UTC).isoformat()}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_applications(
+    conn: Connection,
+    writer: ApplicationWriter,
+    hasher: NikHasher,
+    agency_id: str,
+    models: list[tuple[int, Application]],
+    *,
+    now: datetime,
+) -> PageOutcome:
+    outcome = PageOutcome()
+    by_id = _prepare(writer, hasher, agency_id, models, now)
+    current = writer.current(conn, agency_id, by_id.keys())
+    rows: list[tuple[Any, ...]] = []
+    events: list[tuple[Any, ...]] = []
+    counts = outcome.counts
+    for app_id, group in by_id.items():
+        held = current.get(app_id)
+        state = None if held is None else (_STATUS[held[0]], held[1], held[2])
+        if len(group) > 1:
+            group.sort(key=lambda r: r.source_updated_at)  # stable: page order among equal times
+        winner: _Record | None = None
+        for rec in group:
+            if state is None or rec.source_updated_at > state[1]:
+                if state is not None and not can_follow(state[0], rec.status):
+                    outcome.refused.append((rec.index, _refusal(rec.status, state[0])))
+                    continue
+                if winner is not None:
+                    counts.stale += 1
+                winner = rec
+                state = (rec.status, rec.source_updated_at, rec.content_hash)
+                events.append(rec.event + (True, rec.row[-1]))
+            elif rec.source_updated_at == state[1] and rec.content_hash == state[2]:
+                counts.unchanged += 1
+            else:
+                counts.stale += 1
+                events.append(rec.event + (False, rec.row[-1]))
+        if winner is not None:
+            counts.stored += 1
+            rows.append(winner.row)
+    writer.upsert(conn, rows)
+    writer.add_events(conn, events)
+    return outcome
+
+
+def _prepare(
+    writer: ApplicationWriter, hasher: NikHasher, agency_id: str, models: list[tuple[int, Application]], now: datetime
+) -> dict[str, list[_Record]]:
+    """Rows and events of a page, the NIK replaced by its keyed hash and mask as early as possible."""
+    enc = writer.time
+    enc_date = writer.date
+    now_enc = enc(now)
+    nik_hash = hasher.hash
+    sha256 = hashlib.sha256
+    blake2b = hashlib.blake2b
+    by_id: dict[str, list[_Record]] = {}
+    for index, m in models:
+        app_id, nik, status, agency_status = m.application_id, m.applicant_nik, m.status, m.agency_status
+        status_at = m.status_at.astimezone(UTC)
+        status_at_enc = enc(status_at)
+        source_updated_at = enc(m.source_updated_at)
+        content = (
+            m.service_code,
+            nik_hash(nik),
+            mask(nik),
+            status.value,
+            agency_status,
+            status_at_enc,
+            enc(m.submitted_at),
+            enc_date(m.sla_due_date),
+            m.output_document,
+            source_updated_at,
+        )
+        content_hash = blake2b(repr(content).encode(), digest_size=16).hexdigest()
+        # idempotency_key() inlined: this loop runs once per record
+        key = sha256(f"{agency_id}|{app_id}|{agency_status}|{status_at.isoformat()}".encode()).hexdigest()
+        rec = _Record(
+            index=index,
+            status=status,
+            source_updated_at=source_updated_at,
+            content_hash=content_hash,
+            row=(agency_id, app_id, *content, content_hash, now_enc),
+            event=(agency_id, app_id, content[3], agency_status, status_at_enc, key),
+        )
+        group = by_id.get(app_id)
+        if group is None:
+            by_id[app_id] = [rec]
+        else:
+            group.append(rec)
+    return by_id
+
+
+def _refusal(new: Status, current: Status) -> str:
+    if current.is_terminal:
+        return (
+            f"status {new.value} cannot follow terminal {current.value}: a terminal status stays terminal; ask the "
+            "agency to check the record, or its status mapping"
+        )
+    return (
+        f"status {new.value} cannot follow {current.value} in the canonical lifecycle; check the agency's status "
+        "mapping"
+    )

@@ -1,0 +1,53 @@
+"""One page of the service catalog: upsert changed services, mark unchanged ones as seen in this generation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from mpp_bus.canonical.entities import Service
+from mpp_bus.store import RunCounts
+from mpp_bus.store.state import current_services, mark_seen, upsert_services
+
+
+def write_services(
+    conn: Connection, agency_id: str, models: list[tuple[int, Service]], *, generation: int, now: datetime
+) -> RunCounts:
+    counts = RunCounts()
+    latest: dict[str, dict[str, Any]] = {}
+    for _, m in models:
+        if m.code in latest:  # a duplicate within the page: the last one wins
+            counts.unchanged += 1
+        latest[m.code] = _row(agency_id, m, generation, now)
+    stored = current_services(conn, agency_id, latest.keys())
+    changed, seen = [], []
+    for code, row in latest.items():
+        held = stored.get(code)
+        if held is not None and held[0] == row["content_hash"] and not held[1]:
+            seen.append(code)
+        else:  # new, changed, or back after a withdrawal
+            changed.append(row)
+    upsert_services(conn, changed)
+    mark_seen(conn, agency_id, seen, generation)
+    counts.stored += len(changed)
+    counts.unchanged += len(seen)
+    return counts
+
+
+def _row(agency_id: str, m: Service, generation: int, now: datetime) -> dict[str, Any]:
+    data = m.model_dump(mode="json", exclude={"agency_id"})
+    content_hash = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return {
+        **data,
+        "agency_id": agency_id,
+        "content_hash": content_hash,
+        "seen_generation": generation,
+        "withdrawn_at": None,
+        # The canonical Service carries no source update time; the column waits for adapters that report one.
+        "source_updated_at": None,
+        "synced_at": now,
+    }

@@ -1,0 +1,296 @@
+"""The sync engine: reads an adapter's pages and keeps the portal store in step, one transaction per page.
+
+For every page, in one transaction: the good records are upserted (guarded by their source time), their status
+history appended, the bad ones quarantined (redacted) and the cursor after the page stored. A crash at any instant
+therefore resumes from the last committed page with nothing lost or doubled.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Connection
+
+from mpp_bus.canonical.entities import Application, Service
+from mpp_bus.contract.adapter import Adapter
+from mpp_bus.contract.stream import Page, Reject, StreamName, StreamSpec, SyncMode
+from mpp_bus.engine.applications import write_applications
+from mpp_bus.engine.catalog import write_services
+from mpp_bus.engine.result import RunProgress, RunResult
+from mpp_bus.engine.validation import MAX_RECORD_ID, Invalid, invalid, validate_page
+from mpp_bus.errors import AdapterError
+from mpp_bus.privacy import NikHasher, redact, redact_text
+from mpp_bus.store import FAILED, SUCCEEDED, CursorState, RunCounts, Store
+from mpp_bus.store import state as store_state
+
+log = logging.getLogger("mpp_bus.engine")
+
+MAX_ERROR = 4000
+
+# stream -> (canonical model, id field)
+_MODELS: dict[str, tuple[type[BaseModel], str]] = {
+    StreamName.CATALOG: (Service, "code"),
+    StreamName.APPLICATIONS: (Application, "application_id"),
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Run:
+    run_id: int
+    agency_id: str
+    spec: StreamSpec
+    mode: str
+    started: float
+    counts: RunCounts = field(default_factory=RunCounts)
+    pages: int = 0
+
+
+class SyncEngine:
+    """Runs syncs of one agency stream at a time into a store.
+
+    Example::
+
+        engine = SyncEngine(create_store(url, upgrade=True), NikHasher(settings.nik_secret()))
+        result = engine.sync(adapter, "applications")
+        print(result.status, result.read, result.stored, result.quarantined)
+
+    ``lock_wait`` is how long a sync waits for another writer of the same agency stream (0: fail at once with
+    ``SyncLockedError``).
+    """
+
+    def __init__(self, store: Store, hasher: NikHasher, *, lock_wait: float = 0.0) -> None:
+        self.store = store
+        self.hasher = hasher
+        self.lock_wait = lock_wait
+
+    def sync(
+        self,
+        adapter: Adapter[Any],
+        stream: StreamName | str,
+        *,
+        full_refresh: bool = False,
+        progress: Callable[[RunProgress], None] | None = None,
+    ) -> RunResult:
+        """Sync one stream of one agency; raises what the adapter raised after recording the failed run."""
+        spec = adapter.stream(str(stream))
+        agency = adapter.instance.agency
+        mode = SyncMode.FULL.value if full_refresh or spec.mode is SyncMode.FULL else SyncMode.INCREMENTAL.value
+        self.store.register_agency(agency, adapter=adapter.instance.adapter)
+        with self.store.lock(agency.id, spec.name.value, wait=self.lock_wait):
+            with self.store.engine.begin() as conn:
+                run_id = store_state.open_run(conn, agency.id, spec.name.value, mode, now=_now())
+            run = _Run(run_id, agency.id, spec, mode, time.monotonic())
+            log.info("sync started: agency=%s stream=%s mode=%s run=%d", agency.id, spec.name.value, mode, run_id)
+            try:
+                self._read(adapter, run, full_refresh, progress)
+            except BaseException as exc:
+                error = _describe(exc, agency.id, spec.name.value)
+                self._finish_safely(run, error)
+                raise
+            return self._finish(run, SUCCEEDED, None)
+
+    # --- reading ------------------------------------------------------------------------------------------------
+
+    def _read(
+        self, adapter: Adapter[Any], run: _Run, full_refresh: bool, progress: Callable[[RunProgress], None] | None
+    ) -> None:
+        spec, agency_id = run.spec, run.agency_id
+        with self.store.engine.connect() as conn:
+            if spec.name is StreamName.APPLICATIONS:
+                self.store.writer.prepare(conn)
+            with conn.begin():
+                held = store_state.load_cursor(conn, agency_id, spec.name.value)
+            position = _start(spec, held, full_refresh)
+            pages: Iterator[Page] = adapter.read(spec.name, position.cursor)
+            try:
+                for page in pages:
+                    with conn.begin():
+                        counts = self._write_page(conn, run, page, position.generation)
+                        position = _advance(spec, position, page)
+                        store_state.save_cursor(conn, agency_id, spec.name.value, position, now=_now())
+                        run.counts.add(counts)
+                        store_state.record_progress(conn, run.run_id, run.counts)
+                    run.pages += 1
+                    self._report(run, counts, progress)
+            finally:
+                close = getattr(pages, "close", None)
+                if close is not None:
+                    close()
+            if spec.mode is SyncMode.FULL:
+                with conn.begin():
+                    if spec.name is StreamName.CATALOG:
+                        run.counts.withdrawn += store_state.withdraw_unseen(
+                            conn, agency_id, position.generation, now=_now()
+                        )
+                    done = CursorState(None, position.generation, full_read_open=False)
+                    store_state.save_cursor(conn, agency_id, spec.name.value, done, now=_now())
+                    store_state.record_progress(conn, run.run_id, run.counts)
+
+    def _write_page(self, conn: Connection, run: _Run, page: Page, generation: int) -> RunCounts:
+        model, id_field = _MODELS[run.spec.name]
+        now = _now()
+        good, bad = validate_page(model, page.records, id_field)
+        good, foreign = _own_records(good, page.records, id_field, run.agency_id)
+        bad.extend(foreign)
+        if run.spec.name is StreamName.APPLICATIONS:
+            outcome = write_applications(conn, self.store.writer, self.hasher, run.agency_id, good, now=now)
+            counts = outcome.counts
+            bad.extend(invalid(i, page.records[i], id_field, reason) for i, reason in outcome.refused)
+        else:
+            counts = write_services(conn, run.agency_id, good, generation=generation, now=now)
+        quarantined = [self._quarantine_row(run, item.record_id, item.reason, item.payload, now) for item in bad]
+        quarantined.extend(self._reject_row(run, reject, now) for reject in page.rejects)
+        store_state.add_quarantine(conn, quarantined)
+        counts.read += len(page.records) + len(page.rejects)
+        counts.quarantined += len(quarantined)
+        return counts
+
+    def _quarantine_row(
+        self, run: _Run, record_id: str | None, reason: str, payload: Any, now: datetime
+    ) -> dict[str, Any]:
+        return {
+            "run_id": run.run_id,
+            "agency_id": run.agency_id,
+            "stream": run.spec.name.value,
+            "record_id": record_id,
+            "reason": reason,
+            "payload": payload,
+            "created_at": now,
+        }
+
+    def _reject_row(self, run: _Run, reject: Reject, now: datetime) -> dict[str, Any]:
+        record_id = None if reject.record_id is None else redact_text(reject.record_id)[:MAX_RECORD_ID]
+        payload = None if reject.payload is None else redact(reject.payload)
+        return self._quarantine_row(run, record_id, redact_text(reject.reason), payload, now)
+
+    # --- reporting ----------------------------------------------------------------------------------------------
+
+    def _report(self, run: _Run, page: RunCounts, progress: Callable[[RunProgress], None] | None) -> None:
+        log.debug(
+            "page %d: agency=%s stream=%s read=%d stored=%d unchanged=%d stale=%d quarantined=%d",
+            run.pages,
+            run.agency_id,
+            run.spec.name.value,
+            page.read,
+            page.stored,
+            page.unchanged,
+            page.stale,
+            page.quarantined,
+        )
+        if progress is not None:
+            c = run.counts
+            progress(
+                RunProgress(
+                    run.run_id,
+                    run.agency_id,
+                    run.spec.name.value,
+                    run.pages,
+                    c.read,
+                    c.stored,
+                    c.unchanged,
+                    c.stale,
+                    c.quarantined,
+                    time.monotonic() - run.started,
+                )
+            )
+
+    def _finish(self, run: _Run, status: str, error: str | None) -> RunResult:
+        duration = time.monotonic() - run.started
+        c = run.counts
+        with self.store.engine.begin() as conn:
+            store_state.finish_run(
+                conn, run.run_id, status=status, counts=c, duration_s=duration, now=_now(), error=error
+            )
+        level = logging.INFO if status == SUCCEEDED else logging.ERROR
+        log.log(
+            level,
+            "sync %s: agency=%s stream=%s run=%d read=%d stored=%d unchanged=%d stale=%d quarantined=%d "
+            "withdrawn=%d in %.2fs%s",
+            status,
+            run.agency_id,
+            run.spec.name.value,
+            run.run_id,
+            c.read,
+            c.stored,
+            c.unchanged,
+            c.stale,
+            c.quarantined,
+            c.withdrawn,
+            duration,
+            f": {error}" if error else "",
+        )
+        return RunResult(
+            run.run_id,
+            run.agency_id,
+            run.spec.name.value,
+            run.mode,
+            status,
+            c.read,
+            c.stored,
+            c.unchanged,
+            c.stale,
+            c.quarantined,
+            c.withdrawn,
+            duration,
+            error,
+        )
+
+    def _finish_safely(self, run: _Run, error: str) -> None:
+        # Recording the failure must not hide the exception that caused it.
+        try:
+            self._finish(run, FAILED, error)
+        except Exception:
+            log.exception("could not record the failed run %d of agency %s", run.run_id, run.agency_id)
+
+
+def _start(spec: StreamSpec, held: CursorState | None, full_refresh: bool) -> CursorState:
+    """Where a run starts: the stored cursor, or the beginning (a new generation for FULL streams)."""
+    generation = held.generation if held else 0
+    if spec.mode is SyncMode.FULL:
+        if held is not None and held.full_read_open and not full_refresh:
+            return CursorState(held.cursor, generation, full_read_open=True)  # resume the interrupted read
+        return CursorState(None, generation + 1, full_read_open=True)
+    return CursorState(None if full_refresh or held is None else held.cursor, generation, full_read_open=False)
+
+
+def _advance(spec: StreamSpec, position: CursorState, page: Page) -> CursorState:
+    if spec.mode is SyncMode.FULL:
+        return CursorState(page.cursor, position.generation, full_read_open=True)
+    # An incremental page without a cursor keeps the last one: going back to the start would re-read everything.
+    cursor = page.cursor if page.cursor is not None else position.cursor
+    return CursorState(cursor, position.generation, full_read_open=False)
+
+
+def _own_records(
+    good: list[tuple[int, Any]], records: list[Any], id_field: str, agency_id: str
+) -> tuple[list[tuple[int, Any]], list[Invalid]]:
+    """Records must belong to the agency being synced; another agency's record is quarantined, never stored."""
+    if all(m.agency_id == agency_id for _, m in good):
+        return good, []
+    mine = [(i, m) for i, m in good if m.agency_id == agency_id]
+    foreign = [
+        invalid(i, records[i], id_field, f"agency_id: the record belongs to another agency, not to {agency_id}")
+        for i, m in good
+        if m.agency_id != agency_id
+    ]
+    return mine, foreign
+
+
+def _describe(exc: BaseException, agency_id: str, stream: str) -> str:
+    """The error kept on the run row: adapter errors as they are (their messages are written to be safe), anything
+    else with its type, NIK-like numbers masked either way."""
+    if isinstance(exc, AdapterError):
+        text = str(exc.located(agency=agency_id, stream=stream))
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return redact_text(text)[:MAX_ERROR]

@@ -1,0 +1,254 @@
+"""Read queries for the CLI, the read API and the portal: runs, quarantine, agency summaries, a citizen's
+applications with their freshness, and an application's status history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from mpp_bus.canonical.status import Status
+from mpp_bus.contract.stream import StreamName
+from mpp_bus.store.state import SUCCEEDED
+from mpp_bus.store.tables import agencies, applications, quarantine, services, status_events, sync_runs
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    agency_id: str
+    stream: str
+    mode: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    read: int
+    stored: int
+    unchanged: int
+    stale: int
+    quarantined: int
+    withdrawn: int
+    duration_s: float | None
+    error: str | None
+    breaker_state: str | None
+
+
+@dataclass(frozen=True)
+class QuarantineItem:
+    id: int
+    run_id: int
+    agency_id: str
+    stream: str
+    record_id: str | None
+    reason: str
+    payload: Any
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AgencySummary:
+    agency_id: str
+    name: str
+    level: str
+    region_code: str | None
+    active_services: int = 0
+    withdrawn_services: int = 0
+    applications_by_status: dict[str, int] = field(default_factory=dict)
+    quarantined: int = 0
+    last_run_status: str | None = None
+    last_run_duration_s: float | None = None
+    last_run_finished_at: datetime | None = None
+
+    @property
+    def applications(self) -> int:
+        return sum(self.applications_by_status.values())
+
+
+@dataclass(frozen=True)
+class CitizenApplication:
+    """One application of a citizen, with how fresh its status is (the agency's last successful sync)."""
+
+    agency_id: str
+    agency_name: str
+    application_id: str
+    service_code: str
+    service_name: str | None
+    nik_masked: str
+    status: Status
+    agency_status: str
+    status_at: datetime
+    submitted_at: datetime
+    sla_due_date: date | None
+    output_document: str | None
+    synced_at: datetime
+    freshness: datetime | None
+
+    @property
+    def status_label(self) -> str:
+        return self.status.label
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    status: Status
+    agency_status: str
+    occurred_at: datetime
+    applied: bool
+    recorded_at: datetime
+
+
+def recent_runs(
+    conn: Connection,
+    *,
+    agency_id: str | None = None,
+    stream: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+) -> list[RunRecord]:
+    """The newest sync runs first, optionally of one agency, stream or status."""
+    stmt = select(sync_runs).order_by(sync_runs.c.id.desc()).limit(limit)
+    if agency_id:
+        stmt = stmt.where(sync_runs.c.agency_id == agency_id)
+    if stream:
+        stmt = stmt.where(sync_runs.c.stream == stream)
+    if status:
+        stmt = stmt.where(sync_runs.c.status == status)
+    return [RunRecord(**row._asdict()) for row in conn.execute(stmt)]
+
+
+def quarantine_items(
+    conn: Connection, *, agency_id: str | None = None, run_id: int | None = None, limit: int = 100
+) -> list[QuarantineItem]:
+    """Quarantined records, newest first."""
+    stmt = select(quarantine).order_by(quarantine.c.id.desc()).limit(limit)
+    if agency_id:
+        stmt = stmt.where(quarantine.c.agency_id == agency_id)
+    if run_id is not None:
+        stmt = stmt.where(quarantine.c.run_id == run_id)
+    return [QuarantineItem(**row._asdict()) for row in conn.execute(stmt)]
+
+
+def quarantine_item(conn: Connection, item_id: int) -> QuarantineItem | None:
+    row = conn.execute(select(quarantine).where(quarantine.c.id == item_id)).one_or_none()
+    return None if row is None else QuarantineItem(**row._asdict())
+
+
+def agency_summaries(conn: Connection, agency_id: str | None = None) -> list[AgencySummary]:
+    """Per agency: catalog size, applications by canonical status, quarantine size and the last run."""
+
+    def scoped(stmt: Any, column: Any) -> Any:
+        return stmt.where(column == agency_id) if agency_id else stmt
+
+    base = scoped(select(agencies).order_by(agencies.c.id), agencies.c.id)
+    rows = {r.id: r for r in conn.execute(base)}
+    active: dict[str, int] = {}
+    withdrawn: dict[str, int] = {}
+    svc = select(services.c.agency_id, services.c.withdrawn_at.is_(None).label("active"), func.count()).group_by(
+        services.c.agency_id, services.c.withdrawn_at.is_(None)
+    )
+    for aid, is_active, n in conn.execute(scoped(svc, services.c.agency_id)):
+        (active if is_active else withdrawn)[aid] = n
+    by_status: dict[str, dict[str, int]] = {}
+    apps = select(applications.c.agency_id, applications.c.status, func.count()).group_by(
+        applications.c.agency_id, applications.c.status
+    )
+    for aid, status, n in conn.execute(scoped(apps, applications.c.agency_id)):
+        by_status.setdefault(aid, {})[status] = n
+    q_stmt = select(quarantine.c.agency_id, func.count()).group_by(quarantine.c.agency_id)
+    quarantined: dict[str, int] = {aid: n for aid, n in conn.execute(scoped(q_stmt, quarantine.c.agency_id))}
+    last_ids = scoped(
+        select(func.max(sync_runs.c.id)).group_by(sync_runs.c.agency_id), sync_runs.c.agency_id
+    ).scalar_subquery()
+    last = {
+        r.agency_id: r
+        for r in conn.execute(
+            select(sync_runs.c.agency_id, sync_runs.c.status, sync_runs.c.duration_s, sync_runs.c.finished_at).where(
+                sync_runs.c.id.in_(last_ids)
+            )
+        )
+    }
+    summaries = []
+    for aid, agency in rows.items():
+        run = last.get(aid)
+        summaries.append(
+            AgencySummary(
+                agency_id=aid,
+                name=agency.name,
+                level=agency.level,
+                region_code=agency.region_code,
+                active_services=active.get(aid, 0),
+                withdrawn_services=withdrawn.get(aid, 0),
+                applications_by_status=by_status.get(aid, {}),
+                quarantined=quarantined.get(aid, 0),
+                last_run_status=run.status if run else None,
+                last_run_duration_s=run.duration_s if run else None,
+                last_run_finished_at=run.finished_at if run else None,
+            )
+        )
+    return summaries
+
+
+def citizen_applications(conn: Connection, nik_hash: str) -> list[CitizenApplication]:
+    """Every application of the citizen whose keyed NIK hash is ``nik_hash``, across agencies, newest status first."""
+    fresh = (
+        select(sync_runs.c.agency_id, func.max(sync_runs.c.finished_at).label("freshness"))
+        .where(sync_runs.c.status == SUCCEEDED, sync_runs.c.stream == StreamName.APPLICATIONS.value)
+        .group_by(sync_runs.c.agency_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            applications,
+            agencies.c.name.label("agency_name"),
+            services.c.name.label("service_name"),
+            fresh.c.freshness,
+        )
+        .join(agencies, agencies.c.id == applications.c.agency_id)
+        .outerjoin(
+            services,
+            and_(services.c.agency_id == applications.c.agency_id, services.c.code == applications.c.service_code),
+        )
+        .outerjoin(fresh, fresh.c.agency_id == applications.c.agency_id)
+        .where(applications.c.nik_hash == nik_hash)
+        .order_by(applications.c.status_at.desc(), applications.c.agency_id, applications.c.application_id)
+    )
+    return [
+        CitizenApplication(
+            agency_id=r.agency_id,
+            agency_name=r.agency_name,
+            application_id=r.application_id,
+            service_code=r.service_code,
+            service_name=r.service_name,
+            nik_masked=r.nik_masked,
+            status=Status(r.status),
+            agency_status=r.agency_status,
+            status_at=r.status_at,
+            submitted_at=r.submitted_at,
+            sla_due_date=r.sla_due_date,
+            output_document=r.output_document,
+            synced_at=r.synced_at,
+            freshness=r.freshness,
+        )
+        for r in conn.execute(stmt)
+    ]
+
+
+def status_history(conn: Connection, agency_id: str, application_id: str) -> list[HistoryEntry]:
+    """The status events of one application, oldest first (including out-of-order ones, ``applied=False``)."""
+    stmt = (
+        select(
+            status_events.c.status,
+            status_events.c.agency_status,
+            status_events.c.occurred_at,
+            status_events.c.applied,
+            status_events.c.recorded_at,
+        )
+        .where(status_events.c.agency_id == agency_id, status_events.c.application_id == application_id)
+        .order_by(status_events.c.occurred_at, status_events.c.id)
+    )
+    return [
+        HistoryEntry(Status(r.status), r.agency_status, r.occurred_at, bool(r.applied), r.recorded_at)
+        for r in conn.execute(stmt)
+    ]

@@ -1,0 +1,178 @@
+"""The portal store's tables (SQLAlchemy Core).
+
+The migrations in ``migrations/versions`` create exactly these; a test compares the two so they cannot drift.
+No table has a column for a clear NIK: applications keep ``nik_hash`` (HMAC hex, for look-ups) and ``nik_masked``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from mpp_bus.store.types import BigId, Json, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("region_code", String(16)),
+    Column("adapter", String(100)),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+services = Table(
+    "services",
+    metadata,
+    Column("agency_id", String(64), ForeignKey("agencies.id"), primary_key=True),
+    Column("code", String(128), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("requirements", Json, nullable=False),
+    Column("output_document", String(300), nullable=False),
+    Column("sla_working_days", Integer, nullable=False),
+    Column("fee_idr", BigInteger, nullable=False),
+    Column("legal_basis", Text, nullable=False),
+    Column("channels", Json, nullable=False),
+    Column("locations", Json, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("seen_generation", Integer, nullable=False),
+    Column("withdrawn_at", UtcDateTime()),
+    Column("source_updated_at", UtcDateTime()),
+    Column("synced_at", UtcDateTime(), nullable=False),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("agency_id", String(64), ForeignKey("agencies.id"), primary_key=True),
+    Column("application_id", String(128), primary_key=True),
+    Column("service_code", String(128), nullable=False),
+    Column("nik_hash", String(64), nullable=False, index=True),
+    Column("nik_masked", String(16), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("agency_status", String(64), nullable=False),
+    Column("status_at", UtcDateTime(), nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=False),
+    Column("sla_due_date", Date),
+    Column("output_document", String(300)),
+    Column("source_updated_at", UtcDateTime(), nullable=False),
+    Column("content_hash", String(32), nullable=False),
+    Column("synced_at", UtcDateTime(), nullable=False),
+)
+
+# No foreign key to applications: history is written only by the engine, next to its application, and a per-row
+# key check would cost the bulk path more than it protects.
+status_events = Table(
+    "status_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("agency_id", String(64), nullable=False),
+    Column("application_id", String(128), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("agency_status", String(64), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("applied", Boolean, nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Index(None, "agency_id", "application_id"),
+)
+
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("agency_id", String(64), ForeignKey("agencies.id"), primary_key=True),
+    Column("stream", String(32), primary_key=True),
+    Column("cursor", Json),
+    # FULL streams: each complete read is one generation; ``full_read_open`` is true while a read is under way, so
+    # an interrupted read resumes within its generation instead of starting over.
+    Column("generation", Integer, nullable=False),
+    Column("full_read_open", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("agency_id", String(64), ForeignKey("agencies.id"), nullable=False),
+    Column("stream", String(32), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+    Column("read", Integer, nullable=False),
+    Column("stored", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("stale", Integer, nullable=False),
+    Column("quarantined", Integer, nullable=False),
+    Column("withdrawn", Integer, nullable=False),
+    Column("duration_s", Float),
+    Column("error", Text),
+    Column("breaker_state", String(16)),
+    Index(None, "agency_id", "stream", "status"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("run_id", BigId, ForeignKey("sync_runs.id"), nullable=False, index=True),
+    Column("agency_id", String(64), nullable=False),
+    Column("stream", String(32), nullable=False),
+    Column("record_id", String(300)),
+    Column("reason", Text, nullable=False),
+    Column("payload", Json),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index(None, "agency_id", "created_at"),
+)
+
+sync_locks = Table(
+    "sync_locks",
+    metadata,
+    Column("agency_id", String(64), primary_key=True),
+    Column("stream", String(32), primary_key=True),
+    Column("owner_host", String(255), nullable=False),
+    Column("owner_pid", Integer, nullable=False),
+    Column("token", String(32), nullable=False),
+    Column("acquired_at", UtcDateTime(), nullable=False),
+)
+
+TABLES = (agencies, services, applications, status_events, sync_cursors, sync_runs, quarantine, sync_locks)
+
+__all__ = [
+    "TABLES",
+    "agencies",
+    "applications",
+    "metadata",
+    "quarantine",
+    "services",
+    "status_events",
+    "sync_cursors",
+    "sync_locks",
+    "sync_runs",
+]

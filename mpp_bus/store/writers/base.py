@@ -1,0 +1,79 @@
+"""The bulk write path of applications and their history: one small interface, one writer per dialect."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+# Row layouts the engine builds and the writers load, in this order.
+APPLICATION_COLUMNS = (
+    "agency_id",
+    "application_id",
+    "service_code",
+    "nik_hash",
+    "nik_masked",
+    "status",
+    "agency_status",
+    "status_at",
+    "submitted_at",
+    "sla_due_date",
+    "output_document",
+    "source_updated_at",
+    "content_hash",
+    "synced_at",
+)
+EVENT_COLUMNS = (
+    "agency_id",
+    "application_id",
+    "status",
+    "agency_status",
+    "occurred_at",
+    "idempotency_key",
+    "applied",
+    "recorded_at",
+)
+
+Current = tuple[str, Any, str]
+"""What the store holds for an application: (status, source_updated_at as the writer encodes it, content_hash)."""
+
+
+class ApplicationWriter(ABC):
+    """Writes one page of applications and status events inside the caller's transaction.
+
+    Times are passed encoded by ``time`` (so the engine compares what it reads back from ``current`` with what it
+    is about to write without converting either); encoded times order like the instants they encode.
+    """
+
+    dialect: str
+
+    def prepare(self, conn: Connection) -> None:  # noqa: B027 - a hook: most writers need nothing here
+        """Once per connection, outside a transaction, before the first page (staging tables and the like)."""
+
+    @abstractmethod
+    def time(self, value: datetime) -> Any:
+        """Encode an aware datetime for this database."""
+
+    @abstractmethod
+    def date(self, value: date | None) -> Any:
+        """Encode a date for this database."""
+
+    @abstractmethod
+    def current(self, conn: Connection, agency_id: str, ids: Collection[str]) -> dict[str, Current]:
+        """The stored state of the applications ``ids`` of one agency, in one query."""
+
+    @abstractmethod
+    def upsert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert or update applications (rows laid out as ``APPLICATION_COLUMNS``), never going back in time."""
+
+    @abstractmethod
+    def add_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert status events (``EVENT_COLUMNS``), ignoring those whose idempotency key is already stored."""
+
+
+def driver_connection(conn: Connection) -> Any:
+    """The DB-API connection under ``conn``, sharing its transaction."""
+    return conn.connection.driver_connection
