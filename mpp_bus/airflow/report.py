@@ -4,9 +4,6 @@ Per agency: when each stream last synced successfully, whether the agency is sta
 its schedule's interval), open and overdue applications (past their SLA due date, not in a terminal status), the
 share of applications finished in the last 30 days that met their SLA, and failed runs and quarantined records in
 the last 24 hours. A handful of grouped queries cover every agency, however many there are.
-
-``agency_reports`` is defined here (not in the store's migrations yet) and created with ``create_all`` for that one
-table when missing.
 """
 
 from __future__ import annotations
@@ -15,36 +12,11 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Engine, Float, Integer, MetaData, String, Table, and_, func, insert, select
+from sqlalchemy import Engine, and_, func, insert, select
 
 from mpp_bus.canonical.status import TERMINAL
 from mpp_bus.config import AgencyInstance
-from mpp_bus.store.tables import applications, quarantine, sync_runs
-from mpp_bus.store.types import BigId, UtcDateTime
-
-report_metadata = MetaData()
-
-agency_reports = Table(
-    "agency_reports",
-    report_metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("generated_at", UtcDateTime(), nullable=False, index=True),
-    Column("run_label", String(250), nullable=False),
-    Column("agency_id", String(64), nullable=False, index=True),
-    Column("last_catalog_sync_at", UtcDateTime()),
-    Column("last_applications_sync_at", UtcDateTime()),
-    Column("last_run_status", String(16)),
-    Column("freshness_s", Float),
-    Column("expected_interval_s", Float),
-    Column("stale", Boolean, nullable=False),
-    Column("open_applications", Integer, nullable=False),
-    Column("overdue_applications", Integer, nullable=False),
-    Column("finished_30d", Integer, nullable=False),
-    Column("finished_within_sla_30d", Integer, nullable=False),
-    Column("sla_compliance", Float),
-    Column("failed_runs_24h", Integer, nullable=False),
-    Column("quarantined_24h", Integer, nullable=False),
-)
+from mpp_bus.store.tables import agency_reports, applications, quarantine, sync_runs
 
 SUCCEEDED = "succeeded"
 _PRESETS = {"@hourly": 3600.0, "@daily": 86400.0, "@weekly": 7 * 86400.0, "@monthly": 31 * 86400.0,
@@ -165,15 +137,10 @@ def _last_run_status() -> Any:
     return select(sync_runs.c.agency_id, sync_runs.c.status).join(newest, sync_runs.c.id == newest.c.id)
 
 
-def ensure_table(engine: Engine) -> None:
-    report_metadata.create_all(engine, tables=[agency_reports], checkfirst=True)
-
-
 def write_reports(
     engine: Engine, instances: Sequence[AgencyInstance], *, run_label: str = "", now: datetime | None = None
 ) -> list[dict]:
     """Compute the report of every instance and append it to ``agency_reports`` in one transaction."""
-    ensure_table(engine)
     rows = compute_reports(engine, instances, now)
     if rows:
         with engine.begin() as conn:

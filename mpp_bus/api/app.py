@@ -46,10 +46,9 @@ clear NIK; callers may state their purpose in the `X-Purpose` header.
 
 def build_context(store: Store, settings: ApiSettings, *, environment: str, hasher: NikHasher | None = None,
                   identity: IdentityLookup | None = None) -> ApiContext:
-    """Assemble what the handlers need; the audit table is created if the store does not have it yet."""
+    """Assemble what the handlers need."""
     hasher = hasher or NikHasher(Settings(environment=environment).nik_secret())  # type: ignore[arg-type]
     audit = AuditLog(store.engine)
-    audit.create_table()
     return ApiContext(settings=settings, environment=environment, store=store,
                       tokens=TokenVerifier(settings, environment, hasher), audit=audit, identity=identity)
 

@@ -11,30 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Column, Engine, Index, MetaData, String, Table, func, insert, select
+from sqlalchemy import Engine, func, insert, select
 
 from mpp_bus.privacy import redact_text
-from mpp_bus.store import tables
-from mpp_bus.store.types import BigId, UtcDateTime
-
-# Its own metadata: the table is created by the API at start-up until it joins the store's migrations.
-metadata = MetaData(naming_convention=tables.metadata.naming_convention)
-
-audit_log = Table(
-    "audit_log",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("occurred_at", UtcDateTime(), nullable=False),
-    Column("actor", String(200), nullable=False),
-    Column("actor_role", String(32), nullable=False),
-    Column("action", String(64), nullable=False),
-    Column("resource", String(300), nullable=False),
-    Column("subject_nik_hash", String(64)),
-    Column("purpose", String(200), nullable=False),
-    Column("outcome", String(16), nullable=False),
-    Index(None, "action", "actor", "occurred_at"),
-    Index(None, "action", "subject_nik_hash", "occurred_at"),
-)
+from mpp_bus.store.tables import audit_log
 
 
 class Outcome(StrEnum):
@@ -61,9 +41,6 @@ class AuditLog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def create_table(self) -> None:
-        audit_log.create(self.engine, checkfirst=True)
 
     def record(self, entry: AuditEntry, *, at: datetime | None = None) -> None:
         """Write one entry; a failure propagates so that an unaudited read is never answered."""

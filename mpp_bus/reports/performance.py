@@ -23,13 +23,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from sqlalchemy import (
-    Column,
     Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
     and_,
     delete,
     func,
@@ -39,7 +33,7 @@ from sqlalchemy import (
 
 from mpp_bus.canonical import TERMINAL, Status
 from mpp_bus.store import tables
-from mpp_bus.store.types import UtcDateTime
+from mpp_bus.store.tables import performance_reports
 
 FINISHED = (Status.COMPLETED.value, Status.REJECTED.value)
 WIB = timezone(timedelta(hours=7), "WIB")
@@ -70,27 +64,6 @@ class ServicePerformance:
         return asdict(self)
 
 
-# Its own metadata: the snapshot table is created on first refresh until it joins the store's migrations.
-metadata = MetaData(naming_convention=tables.metadata.naming_convention)
-
-performance_reports = Table(
-    "performance_reports",
-    metadata,
-    Column("agency_id", String(64), primary_key=True),
-    Column("service_code", String(128), primary_key=True),
-    Column("agency_name", String(300), nullable=False),
-    Column("service_name", String(300)),
-    Column("applications", Integer, nullable=False),
-    Column("finished", Integer, nullable=False),
-    Column("finished_within_sla", Integer, nullable=False),
-    Column("share_within_sla", Float),
-    Column("median_processing_days", Float),
-    Column("backlog", Integer, nullable=False),
-    Column("overdue_backlog", Integer, nullable=False),
-    Column("computed_at", UtcDateTime(), nullable=False),
-)
-
-
 def performance(store: HasEngine, *, as_of: datetime | None = None, agency_id: str | None = None,
                 service_code: str | None = None) -> list[ServicePerformance]:
     """Compute the figures now from the store, one row per (agency, service) that has applications.
@@ -116,7 +89,6 @@ def refresh(store: HasEngine, *, as_of: datetime | None = None) -> list[ServiceP
     """Recompute every agency's figures and replace the stored snapshot in one transaction (the report DAG's task)."""
     computed_at = as_of or datetime.now(UTC)
     rows = performance(store, as_of=computed_at)
-    performance_reports.create(store.engine, checkfirst=True)
     with store.engine.begin() as conn:
         conn.execute(delete(performance_reports))
         if rows:
@@ -127,7 +99,6 @@ def refresh(store: HasEngine, *, as_of: datetime | None = None) -> list[ServiceP
 def latest(store: HasEngine, *, agency_id: str | None = None,
            service_code: str | None = None) -> tuple[datetime, list[ServicePerformance]] | None:
     """The stored snapshot and when it was computed, or None when no refresh has run yet."""
-    performance_reports.create(store.engine, checkfirst=True)
     query = select(performance_reports).order_by(performance_reports.c.agency_id, performance_reports.c.service_code)
     if agency_id:
         query = query.where(performance_reports.c.agency_id == agency_id)

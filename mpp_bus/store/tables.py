@@ -162,11 +162,86 @@ sync_locks = Table(
     Column("acquired_at", UtcDateTime(), nullable=False),
 )
 
-TABLES = (agencies, services, applications, status_events, sync_cursors, sync_runs, quarantine, sync_locks)
+# Read by the portal API: who read which personal data, when and why (never the clear NIK: its keyed hash).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("resource", String(300), nullable=False),
+    Column("subject_nik_hash", String(64)),
+    Column("purpose", String(200), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Index(None, "action", "actor", "occurred_at"),
+    Index(None, "action", "subject_nik_hash", "occurred_at"),
+)
+
+# The latest performance snapshot per agency and service (pelaporan kinerja), replaced by each refresh.
+performance_reports = Table(
+    "performance_reports",
+    metadata,
+    Column("agency_id", String(64), primary_key=True),
+    Column("service_code", String(128), primary_key=True),
+    Column("agency_name", String(300), nullable=False),
+    Column("service_name", String(300)),
+    Column("applications", Integer, nullable=False),
+    Column("finished", Integer, nullable=False),
+    Column("finished_within_sla", Integer, nullable=False),
+    Column("share_within_sla", Float),
+    Column("median_processing_days", Float),
+    Column("backlog", Integer, nullable=False),
+    Column("overdue_backlog", Integer, nullable=False),
+    Column("computed_at", UtcDateTime(), nullable=False),
+)
+
+# Freshness and SLA summary per agency, appended by the report DAG.
+agency_reports = Table(
+    "agency_reports",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("generated_at", UtcDateTime(), nullable=False, index=True),
+    Column("run_label", String(250), nullable=False),
+    Column("agency_id", String(64), nullable=False, index=True),
+    Column("last_catalog_sync_at", UtcDateTime()),
+    Column("last_applications_sync_at", UtcDateTime()),
+    Column("last_run_status", String(16)),
+    Column("freshness_s", Float),
+    Column("expected_interval_s", Float),
+    Column("stale", Boolean, nullable=False),
+    Column("open_applications", Integer, nullable=False),
+    Column("overdue_applications", Integer, nullable=False),
+    Column("finished_30d", Integer, nullable=False),
+    Column("finished_within_sla_30d", Integer, nullable=False),
+    Column("sla_compliance", Float),
+    Column("failed_runs_24h", Integer, nullable=False),
+    Column("quarantined_24h", Integer, nullable=False),
+)
+
+# One row per agency: its circuit breaker, shared by every process that syncs it (CLI runs, Airflow tasks).
+agency_breakers = Table(
+    "agency_breakers",
+    metadata,
+    Column("agency_id", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("opened_at", UtcDateTime()),
+    Column("last_error", Text),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+TABLES = (agencies, services, applications, status_events, sync_cursors, sync_runs, quarantine, sync_locks,
+          audit_log, performance_reports, agency_reports, agency_breakers)
 
 __all__ = [
     "TABLES",
     "agencies",
+    "agency_breakers",
+    "agency_reports",
+    "audit_log",
+    "performance_reports",
     "applications",
     "metadata",
     "quarantine",
