@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from mock_agencies.dukcapil import DukcapilServer
 from mock_agencies.faults import PROFILES, Faults
 from mock_agencies.httpbase import AgencyServer, start_server
+from mock_agencies.launcher import AGENCIES
 from mock_agencies.licensing import LicensingServer
 from mock_agencies.population import Population
 from mock_agencies.tax import TaxServer
 
-from mock_agencies.launcher import AGENCIES
 HEALTH_PATH = "/health"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -222,10 +223,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(response.body[: max(1, len(response.body) // 3)])
             self.wfile.flush()
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         if self.command != "HEAD":
             self.wfile.write(response.body)

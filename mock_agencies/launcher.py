@@ -71,7 +71,7 @@ class MockAgencies:
         env = {**os.environ, **self.env}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         # a file, not a pipe: a pipe nobody reads fills up and blocks the servers
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop(), outlives this method
         self.process = subprocess.Popen(self.command(), env=env, stdout=subprocess.DEVNULL, stderr=self._stderr)
         try:
             self._wait_healthy()

@@ -90,7 +90,7 @@ def parse_rfc3339(text: str) -> int:
     """RFC 3339 / ISO 8601 date-time to epoch seconds; a value without an offset is taken as UTC."""
     value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return int(value.timestamp())
 
 

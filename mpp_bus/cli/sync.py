@@ -6,7 +6,7 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from mpp_bus.bus import Bus
 from mpp_bus.cli.common import bus_from, console, fail, fmt_seconds, table
@@ -65,7 +65,7 @@ def sync_agencies(
             for name in streams:
                 task = progress.add_task(f"{instance.id} {name}: starting", total=None)
 
-                def show(p: RunProgress, task: int = task, label: str = f"{instance.id} {name}") -> None:
+                def show(p: RunProgress, task: TaskID = task, label: str = f"{instance.id} {name}") -> None:
                     progress.update(task, description=f"{label}: {p.read:,} read, {p.stored:,} stored, "
                                                       f"{p.quarantined:,} quarantined")
 

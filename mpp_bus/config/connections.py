@@ -38,7 +38,9 @@ def parse_connection(raw: str, connection_id: str) -> Connection:
         try:
             doc = json.loads(raw)
         except json.JSONDecodeError:
-            raise ConfigError(f"{env_var(connection_id)} is not valid JSON; use Airflow's connection JSON form") from None
+            raise ConfigError(
+                f"{env_var(connection_id)} is not valid JSON; use Airflow's connection JSON form"
+            ) from None
         extra = doc.get("extra") or {}
         if isinstance(extra, str):
             extra = json.loads(extra) if extra.strip() else {}

@@ -37,7 +37,9 @@ class Settings(BaseSettings):
         if self.nik_hmac_secret is not None:
             secret = self.nik_hmac_secret.get_secret_value().encode("utf-8")
             if len(secret) < 16:
-                raise ConfigError("MPP_NIK_HMAC_SECRET is shorter than 16 bytes; use a random value of 32 bytes or more")
+                raise ConfigError(
+                    "MPP_NIK_HMAC_SECRET is shorter than 16 bytes; use a random value of 32 bytes or more"
+                )
             return secret
         if self.environment == "production":
             raise ConfigError(
