@@ -20,6 +20,8 @@ from mpp_bus.engine import RunProgress, RunResult, SyncEngine
 from mpp_bus.errors import ConfigError
 from mpp_bus.privacy import NikHasher
 from mpp_bus.store import Store, create_store
+from mpp_bus.store.breakers import StoreBreakerStates
+from mpp_bus.transport.breaker import CircuitBreaker
 
 ConnectionLookup = Callable[[str], Connection | None]
 
@@ -46,6 +48,10 @@ class Bus:
 
     def instance(self, agency_id: str) -> AgencyInstance:
         return select(self.instances, [agency_id])[0]
+
+    def breaker(self, agency_id: str) -> CircuitBreaker:
+        """The agency's circuit breaker, its state kept in the store (shared by CLI runs and Airflow tasks)."""
+        return CircuitBreaker(agency_id, self.instance(agency_id).breaker, StoreBreakerStates(self.store.engine))
 
     def selected(self, agency_ids: Sequence[str]) -> list[AgencyInstance]:
         return select(self.instances, agency_ids)
@@ -80,4 +86,5 @@ class Bus:
     ) -> RunResult:
         """Sync one stream of one agency into the store and return what the run did."""
         with self.adapter(agency_id) as adapter:
-            return self.engine.sync(adapter, StreamName(stream), full_refresh=full_refresh, progress=progress)
+            return self.engine.sync(adapter, StreamName(stream), full_refresh=full_refresh, progress=progress,
+                                    breaker=self.breaker(agency_id))

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from mpp_bus.cli.common import bus_from, console, fail, fmt_seconds, settings_from, table
 from mpp_bus.config import load_agencies
 from mpp_bus.store import create_store
+from mpp_bus.store.breakers import StoreBreakerStates
+from mpp_bus.transport.breaker import BreakerState, BreakerStatus
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -35,16 +40,39 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def agencies(args: argparse.Namespace) -> int:
-    instances = load_agencies(settings_from(args).agencies_file)
+    settings = settings_from(args)
+    instances = load_agencies(settings.agencies_file)
+    breakers = breaker_states(settings.database_url)
     console.print(
         table(
             f"{len(instances)} agency instances",
-            ["id", "adapter", "name", "level", "region", "connection", "schedule", "enabled"],
-            ((i.id, i.adapter, i.name, i.level, i.region_code, i.connection_id, i.schedule, i.enabled)
-             for i in instances),
+            ["id", "adapter", "name", "level", "region", "connection", "schedule", "enabled", "breaker"],
+            ((i.id, i.adapter, i.name, i.level, i.region_code, i.connection_id, i.schedule, i.enabled,
+              describe_breaker(breakers.get(i.id), i.breaker.reset_seconds)) for i in instances),
         )
     )
     return 0
+
+
+def breaker_states(database_url: str) -> dict[str, BreakerStatus]:
+    """Each agency's circuit breaker from the store; none (all closed) when the store is not set up yet."""
+    store = create_store(database_url)
+    try:
+        return StoreBreakerStates(store.engine).all()
+    except SQLAlchemyError:
+        return {}
+    finally:
+        store.dispose()
+
+
+def describe_breaker(status: BreakerStatus | None, reset_seconds: float) -> str:
+    if status is None or status.state is BreakerState.CLOSED:
+        return "closed" + (f" ({status.failures} failed)" if status and status.failures else "")
+    if status.state is BreakerState.OPEN and status.opened_at is not None:
+        until = status.opened_at + timedelta(seconds=reset_seconds)
+        if until > datetime.now(UTC):
+            return f"[red]open[/] until {until:%H:%M:%S} UTC ({status.failures} failed)"
+    return f"[yellow]half-open[/] ({status.failures} failed)"
 
 
 def check_agencies(args: argparse.Namespace) -> int:

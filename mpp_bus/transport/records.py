@@ -108,7 +108,16 @@ def checked_times(submitted: datetime, status_at: datetime, updated: datetime) -
 def reject(exc: Exception, record_id: str | None, payload: Mapping[str, Any]) -> Reject:
     """A record that could not be mapped; the reason never repeats a NIK (the engine redacts the payload)."""
     reason = str(exc) if isinstance(exc, SkippableError) else f"{type(exc).__name__}: {exc}"
-    return Reject(reason=redact_text(reason)[:500], record_id=record_id, payload=dict(payload))
+    return Reject(reason=redact_text(reason)[:500], record_id=text_id(record_id), payload=dict(payload))
+
+
+def text_id(value: object) -> str | None:
+    """A record id as text: agencies send strings (or integers); anything else (a list, a float) is no id."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def run_check(agency: str, probe: Callable[[], object]) -> CheckResult:
@@ -168,10 +177,14 @@ class KeysetPage:
         """Add one agency item: ``updated`` reads its update time, ``build`` maps it; ``payload`` turns the item
         into a plain mapping for a reject (only called for a bad record)."""
         moment: datetime | None = None
+        record_id = text_id(record_id)
         try:
             if not record_id:
                 raise SkippableError("record without an id")
             moment = updated()
+            if not isinstance(moment, datetime) or moment.tzinfo is None:
+                moment = None
+                raise SkippableError("the record's update time is not a date and time with a zone")
             if self.start is not None and self.start.replays(moment, record_id):
                 return  # already delivered: the agency's filter is inclusive
             self.records.append(build(moment))
