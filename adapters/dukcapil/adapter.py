@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from lxml import etree
 from pydantic import SecretStr
 
 from mpp_bus.config.agencies import RetryConfig
@@ -108,24 +109,35 @@ class DukcapilAdapter(AgencyAdapter[DukcapilConfig]):
         if token:
             paginator.seen(token)
         while True:
-            result = self.soap.call("GetApplicationsChangedSince", Since=since, PageToken=token,
-                                    PageSize=min(self.instance.page_size, MAX_PAGE_SIZE))
+            # The bulk read walks the XML itself: zeep's objects cost ten times the parsing (see SoapClient.call_xml).
+            response = self.soap.call_xml("GetApplicationsChangedSince", Since=since, PageToken=token,
+                                          PageSize=min(self.instance.page_size, MAX_PAGE_SIZE))
+            result = _child(response, "GetApplicationsChangedSinceResult")
+            items = _child(result, "Items")
             page = KeysetPage(position)
-            for p in (result.Items.Permohonan if result.Items is not None else None) or []:
-                page.add(p, p.NomorPermohonan, lambda p=p: p.DiperbaruiPada,
-                         lambda updated, p=p: self._application(p, updated), _payload)
-            position, token = page.position, paginator.next_token(result)
+            for element in (items if items is not None else ()):
+                if not isinstance(element.tag, str):
+                    continue  # a comment or processing instruction
+                p = {etree.QName(child).localname: child.text for child in element if isinstance(child.tag, str)}
+                page.add(p, p.get("NomorPermohonan"), lambda p=p: _datetime(p["DiperbaruiPada"]),
+                         lambda updated, p=p: self._application(p, updated))
+            next_token = _child(result, "NextPageToken")
+            position = page.position
+            token = paginator.next_token({"NextPageToken": None if next_token is None else next_token.text})
             yield page.page(page_token=token)
             if token is None:
                 return
 
-    def _application(self, p: Any, updated: datetime) -> dict[str, Any]:
-        checked_times(p.WaktuPengajuan, p.WaktuStatus, updated)
+    def _application(self, p: dict[str, str | None], updated: datetime) -> dict[str, Any]:
+        submitted, status_at = _datetime(p["WaktuPengajuan"]), _datetime(p["WaktuStatus"])
+        checked_times(submitted, status_at, updated)
+        due = p.get("BatasSla")
         return {
-            "agency_id": self.agency_id, "application_id": p.NomorPermohonan, "service_code": p.KodeLayanan,
-            "applicant_nik": checked_nik(p.NikPemohon), "status": self.status_mapping(p.StatusKode).value,
-            "agency_status": p.StatusKode, "status_at": p.WaktuStatus, "submitted_at": p.WaktuPengajuan,
-            "sla_due_date": p.BatasSla, "output_document": p.NomorDokumen, "source_updated_at": updated,
+            "agency_id": self.agency_id, "application_id": p["NomorPermohonan"], "service_code": p["KodeLayanan"],
+            "applicant_nik": checked_nik(p.get("NikPemohon")), "status": self.status_mapping(p["StatusKode"]).value,
+            "agency_status": p["StatusKode"], "status_at": status_at, "submitted_at": submitted,
+            "sla_due_date": date.fromisoformat(due) if due else None, "output_document": p.get("NomorDokumen"),
+            "source_updated_at": updated,
         }
 
     # --- live look-up ----------------------------------------------------------------------------------------------
@@ -148,6 +160,24 @@ class DukcapilAdapter(AgencyAdapter[DukcapilConfig]):
         except AdapterError as exc:
             raise _anonymous(exc, self.agency_id) from None
         return IdentityMatch(bool(answer.NikDitemukan), bool(answer.NamaCocok), bool(answer.TanggalLahirCocok))
+
+
+def _child(element: Any, name: str) -> Any:
+    """The first child element of ``element`` named ``name`` (any namespace), or None."""
+    if element is None:
+        return None
+    for child in element:
+        if isinstance(child.tag, str) and etree.QName(child).localname == name:
+            return child
+    return None
+
+
+def _datetime(text: str | None) -> datetime:
+    """An xsd:dateTime as an aware datetime (``Z`` or an offset; without one it stays naive, and the record's
+    time checks reject it as zeep's reading did)."""
+    if not text:
+        raise SkippableError("a required time is missing")
+    return datetime.fromisoformat(text.strip())
 
 
 def _payload(value: Any) -> dict[str, Any]:

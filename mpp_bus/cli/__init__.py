@@ -20,19 +20,21 @@ from collections.abc import Sequence
 
 from mpp_bus import __version__
 from mpp_bus.api import cli as api_cli
-from mpp_bus.cli import adapters, admin, demo, inspect, sync
+from mpp_bus.cli import adapters, admin, bench, demo, inspect, reconcile, sync
 from mpp_bus.cli.common import console, errors, fail
 from mpp_bus.errors import MppBusError
 from mpp_bus.reports import cli as report_cli
 
 # Each command module adds its sub-commands; a new command is one module and one line here.
-COMMAND_MODULES = [inspect, sync, admin, demo, api_cli, report_cli, adapters]
+COMMAND_MODULES = [inspect, sync, admin, demo, api_cli, report_cli, adapters, reconcile, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mpp-bus", description="The MPP Digital integration bus.")
     parser.add_argument("--version", action="version", version=f"mpp-bus {__version__}")
-    parser.add_argument("--agencies", metavar="FILE", help="agencies file (default: $MPP_AGENCIES_FILE or agencies.yaml)")
+    parser.add_argument(
+        "--agencies", metavar="FILE", help="agencies file (default: $MPP_AGENCIES_FILE or agencies.yaml)"
+    )
     parser.add_argument("--database-url", metavar="URL", help="portal store URL (default: $MPP_DATABASE_URL)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

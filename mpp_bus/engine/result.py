@@ -5,6 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+@dataclass
+class StageTimes:
+    """Seconds a run spent in each stage (measured per page, never per record).
+
+    ``fetch`` is the engine waiting for the adapter's next page (HTTP, parsing and the adapter's own mapping; with
+    read-ahead only the part not hidden behind writing); ``validate`` the whole-page validation; ``map`` NIK hashing,
+    the decisions against the stored state and building rows; ``write`` the store's statements and commits.
+    """
+
+    fetch: float = 0.0
+    validate: float = 0.0
+    map: float = 0.0
+    write: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {"fetch": self.fetch, "validate": self.validate, "map": self.map, "write": self.write}
+
+
 @dataclass(frozen=True)
 class RunProgress:
     """Totals so far, reported after each committed page."""
@@ -38,6 +56,8 @@ class RunResult:
     withdrawn: int
     duration_s: float
     error: str | None = None
+    breaker_state: str | None = None
+    stages: StageTimes | None = None
 
     @property
     def ok(self) -> bool:

@@ -22,12 +22,14 @@ from mpp_bus.contract.adapter import Adapter
 from mpp_bus.contract.stream import Page, Reject, StreamName, StreamSpec, SyncMode
 from mpp_bus.engine.applications import write_applications
 from mpp_bus.engine.catalog import write_services
-from mpp_bus.engine.result import RunProgress, RunResult
+from mpp_bus.engine.prefetch import Prefetcher
+from mpp_bus.engine.result import RunProgress, RunResult, StageTimes
 from mpp_bus.engine.validation import MAX_RECORD_ID, Invalid, invalid, validate_page
 from mpp_bus.errors import AdapterError
 from mpp_bus.privacy import NikHasher, redact, redact_text
 from mpp_bus.store import FAILED, SUCCEEDED, CursorState, RunCounts, Store
 from mpp_bus.store import state as store_state
+from mpp_bus.transport.breaker import CircuitBreaker
 
 log = logging.getLogger("mpp_bus.engine")
 
@@ -53,6 +55,7 @@ class _Run:
     started: float
     counts: RunCounts = field(default_factory=RunCounts)
     pages: int = 0
+    stages: StageTimes = field(default_factory=StageTimes)
 
 
 class SyncEngine:
@@ -65,13 +68,15 @@ class SyncEngine:
         print(result.status, result.read, result.stored, result.quarantined)
 
     ``lock_wait`` is how long a sync waits for another writer of the same agency stream (0: fail at once with
-    ``SyncLockedError``).
+    ``SyncLockedError``). ``prefetch`` is how many pages the adapter reads ahead in a background thread while the
+    engine writes (0: read in the engine's thread).
     """
 
-    def __init__(self, store: Store, hasher: NikHasher, *, lock_wait: float = 0.0) -> None:
+    def __init__(self, store: Store, hasher: NikHasher, *, lock_wait: float = 0.0, prefetch: int = 1) -> None:
         self.store = store
         self.hasher = hasher
         self.lock_wait = lock_wait
+        self.prefetch = prefetch
 
     def sync(
         self,
@@ -80,8 +85,12 @@ class SyncEngine:
         *,
         full_refresh: bool = False,
         progress: Callable[[RunProgress], None] | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> RunResult:
-        """Sync one stream of one agency; raises what the adapter raised after recording the failed run."""
+        """Sync one stream of one agency; raises what the adapter raised after recording the failed run.
+
+        With a ``breaker``, a run of an agency whose breaker is open is refused at once (recorded as failed, with
+        ``CircuitOpenError``), and the run's outcome moves the breaker; its state is kept on the run."""
         spec = adapter.stream(str(stream))
         agency = adapter.instance.agency
         mode = SyncMode.FULL.value if full_refresh or spec.mode is SyncMode.FULL else SyncMode.INCREMENTAL.value
@@ -92,12 +101,15 @@ class SyncEngine:
             run = _Run(run_id, agency.id, spec, mode, time.monotonic())
             log.info("sync started: agency=%s stream=%s mode=%s run=%d", agency.id, spec.name.value, mode, run_id)
             try:
+                if breaker is not None:
+                    breaker.allow()
                 self._read(adapter, run, full_refresh, progress)
             except BaseException as exc:
                 error = _describe(exc, agency.id, spec.name.value)
-                self._finish_safely(run, error)
+                self._finish_safely(run, error, _breaker_after(breaker, exc))
                 raise
-            return self._finish(run, SUCCEEDED, None)
+            state = None if breaker is None else breaker.succeeded().value
+            return self._finish(run, SUCCEEDED, None, state)
 
     # --- reading ------------------------------------------------------------------------------------------------
 
@@ -112,14 +124,24 @@ class SyncEngine:
                 held = store_state.load_cursor(conn, agency_id, spec.name.value)
             position = _start(spec, held, full_refresh)
             pages: Iterator[Page] = adapter.read(spec.name, position.cursor)
+            if self.prefetch > 0:
+                pages = Prefetcher(pages, self.prefetch)
+            stages, clock = run.stages, time.perf_counter
             try:
-                for page in pages:
+                while True:
+                    mark = clock()
+                    page = next(pages, None)
+                    stages.fetch += clock() - mark
+                    if page is None:
+                        break
                     with conn.begin():
                         counts = self._write_page(conn, run, page, position.generation)
+                        mark = clock()
                         position = _advance(spec, position, page)
                         store_state.save_cursor(conn, agency_id, spec.name.value, position, now=_now())
                         run.counts.add(counts)
                         store_state.record_progress(conn, run.run_id, run.counts)
+                    stages.write += clock() - mark
                     run.pages += 1
                     self._report(run, counts, progress)
             finally:
@@ -139,18 +161,25 @@ class SyncEngine:
     def _write_page(self, conn: Connection, run: _Run, page: Page, generation: int) -> RunCounts:
         model, id_field = _MODELS[run.spec.name]
         now = _now()
+        stages, mark = run.stages, time.perf_counter()
         good, bad = validate_page(model, page.records, id_field)
         good, foreign = _own_records(good, page.records, id_field, run.agency_id)
         bad.extend(foreign)
+        stages.validate += time.perf_counter() - mark
         if run.spec.name is StreamName.APPLICATIONS:
-            outcome = write_applications(conn, self.store.writer, self.hasher, run.agency_id, good, now=now)
+            outcome = write_applications(conn, self.store.writer, self.hasher, run.agency_id, good, now=now,
+                                         stages=stages)
             counts = outcome.counts
             bad.extend(invalid(i, page.records[i], id_field, reason) for i, reason in outcome.refused)
         else:
+            mark = time.perf_counter()
             counts = write_services(conn, run.agency_id, good, generation=generation, now=now)
+            stages.write += time.perf_counter() - mark
+        mark = time.perf_counter()
         quarantined = [self._quarantine_row(run, item.record_id, item.reason, item.payload, now) for item in bad]
         quarantined.extend(self._reject_row(run, reject, now) for reject in page.rejects)
         store_state.add_quarantine(conn, quarantined)
+        stages.write += time.perf_counter() - mark
         counts.read += len(page.records) + len(page.rejects)
         counts.quarantined += len(quarantined)
         return counts
@@ -204,12 +233,13 @@ class SyncEngine:
                 )
             )
 
-    def _finish(self, run: _Run, status: str, error: str | None) -> RunResult:
+    def _finish(self, run: _Run, status: str, error: str | None, breaker_state: str | None = None) -> RunResult:
         duration = time.monotonic() - run.started
         c = run.counts
         with self.store.engine.begin() as conn:
             store_state.finish_run(
-                conn, run.run_id, status=status, counts=c, duration_s=duration, now=_now(), error=error
+                conn, run.run_id, status=status, counts=c, duration_s=duration, now=_now(), error=error,
+                breaker_state=breaker_state,
             )
         level = logging.INFO if status == SUCCEEDED else logging.ERROR
         log.log(
@@ -243,14 +273,27 @@ class SyncEngine:
             c.withdrawn,
             duration,
             error,
+            breaker_state,
+            run.stages,
         )
 
-    def _finish_safely(self, run: _Run, error: str) -> None:
+    def _finish_safely(self, run: _Run, error: str, breaker_state: str | None = None) -> None:
         # Recording the failure must not hide the exception that caused it.
         try:
-            self._finish(run, FAILED, error)
+            self._finish(run, FAILED, error, breaker_state)
         except Exception:
             log.exception("could not record the failed run %d of agency %s", run.run_id, run.agency_id)
+
+
+def _breaker_after(breaker: CircuitBreaker | None, exc: BaseException) -> str | None:
+    """Count a failed run on the breaker; a store error doing so must not hide the run's own error."""
+    if breaker is None:
+        return None
+    try:
+        return breaker.failed(exc).value
+    except Exception:
+        log.exception("could not record the failure on the circuit breaker of agency %s", breaker.agency_id)
+        return None
 
 
 def _start(spec: StreamSpec, held: CursorState | None, full_refresh: bool) -> CursorState:

@@ -30,6 +30,10 @@ from mpp_bus.transport.retry import retry_policy
 
 Params = Mapping[str, Any] | None
 
+# A page of 1,000 records is well under 1 MiB; a body past this bound is a broken or hostile agency, never data.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+CHUNK_BYTES = 256 * 1024
+
 
 @dataclass(frozen=True)
 class RawResponse:
@@ -63,9 +67,11 @@ class HttpClient:
         session: requests.Session | None = None,
         headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.agency = agency
+        self.max_response_bytes = max_response_bytes
         self.timeout = timeout
         self.retry = retry or RetryConfig()
         self.session = session or requests.Session()
@@ -129,15 +135,18 @@ class HttpClient:
               data: Mapping[str, Any] | None, ok: tuple[int, ...]) -> RawResponse:
         try:
             resp = self.session.request(method, self.url(path), params=params, headers=headers, data=data,
-                                        timeout=self.timeout)
-        except AdapterError as exc:  # raised by an auth strategy (token endpoint); already typed
+                                        timeout=self.timeout, stream=True)
+            if resp.status_code not in ok:
+                if resp.raw is not None:
+                    resp.close()
+                raise error_for_status(resp.status_code, resp.headers, agency=self.agency, method=method, path=path)
+            content = read_bounded(resp, self.max_response_bytes, agency=self.agency, method=method, path=path)
+        except AdapterError as exc:  # raised by an auth strategy (token endpoint) or above; already typed
             raise exc.located(agency=self.agency)
         except requests.RequestException as exc:
             raise translate_request_error(exc, agency=self.agency, method=method, path=path,
                                           timeout=self.timeout) from exc
-        if resp.status_code not in ok:
-            raise error_for_status(resp.status_code, resp.headers, agency=self.agency, method=method, path=path)
-        return RawResponse(resp.status_code, resp.headers, resp.content)
+        return RawResponse(resp.status_code, resp.headers, content)
 
     def close(self) -> None:
         self.session.close()
@@ -147,6 +156,36 @@ class HttpClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def read_bounded(resp: requests.Response, limit: int, *, agency: str, method: str, path: str) -> bytes:
+    """The body of a streamed response, refused with ``FatalError`` once it passes ``limit`` bytes (announced or
+    actually sent): an endless or gigantic body must not exhaust the worker's memory."""
+    if resp.raw is None:  # built in memory (a test transport): already read
+        if len(resp.content) > limit:
+            raise _too_large(agency, method, path, limit)
+        return resp.content
+    try:
+        announced = resp.headers.get("Content-Length", "")
+        if announced.isdigit() and int(announced) > limit:
+            raise _too_large(agency, method, path, limit)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in resp.iter_content(CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(agency, method, path, limit)
+            chunks.append(chunk)
+        content = b"".join(chunks)
+        resp._content = content  # noqa: SLF001 - later readers (zeep) get the bounded body, not a second read
+        return content
+    finally:
+        resp.close()
+
+
+def _too_large(agency: str, method: str, path: str, limit: int) -> FatalError:
+    return FatalError(f"{_where(method, path)}: the response is larger than {limit:,} bytes, the bound for one "
+                      f"page; lower the agency's page_size or report it to the agency", agency=agency)
 
 
 def _where(method: str, path: str) -> str:
@@ -207,10 +246,16 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
     return max(0.0, when.timestamp() - now())
 
 
+try:  # orjson parses a page of 1,000 records about four times faster than the standard library
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - optional speed-up
+    _loads = json.loads
+
+
 def parse_json(content: bytes, *, agency: str, path: str) -> Any:
     """Parse a JSON body; a truncated or invalid body is retriable (agencies drop connections mid-body)."""
     try:
-        return json.loads(content)
+        return _loads(content)
     except (ValueError, UnicodeDecodeError) as exc:
         raise RetriableError(f"{_where('GET', path)}: the response is not valid JSON ({len(content)} bytes, "
                              f"truncated?); retry", agency=agency) from exc

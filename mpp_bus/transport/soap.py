@@ -12,6 +12,7 @@ Parsing is strict: zeep's lenient mode lets lxml "recover" a truncated body, whi
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 import zeep
+from lxml import etree
 from lxml.etree import XMLSyntaxError
 from pydantic import SecretStr
 from zeep.cache import InMemoryCache
@@ -30,7 +32,7 @@ from zeep.wsse.username import UsernameToken
 from mpp_bus.config.agencies import AgencyInstance, RetryConfig
 from mpp_bus.errors import AdapterError, AuthError, FatalError, RetriableError
 from mpp_bus.privacy import redact_text
-from mpp_bus.transport.http import error_for_status, translate_request_error
+from mpp_bus.transport.http import MAX_RESPONSE_BYTES, error_for_status, read_bounded, translate_request_error
 from mpp_bus.transport.retry import retry_policy
 
 SETTINGS = zeep.Settings(
@@ -57,7 +59,10 @@ class _AgencyTransport(Transport):
     def post(self, address: str, message: Any, headers: dict[str, str]) -> requests.Response:
         path = urlsplit(address).path
         try:
-            resp = self.session.post(address, data=message, headers=headers, timeout=self.operation_timeout)
+            resp = self.session.post(address, data=message, headers=headers, timeout=self.operation_timeout,
+                                     stream=True)
+            refuse_doctype(read_bounded(resp, MAX_RESPONSE_BYTES, agency=self.agency, method="POST", path=path),
+                           agency=self.agency, what=f"POST {path}")
         except requests.RequestException as exc:
             raise translate_request_error(exc, agency=self.agency, method="POST", path=path,
                                           timeout=self.operation_timeout) from exc
@@ -69,7 +74,9 @@ class _AgencyTransport(Transport):
     def _load_remote_data(self, url: str) -> bytes:
         path = urlsplit(url).path
         try:
-            resp = self.session.get(url, timeout=self.load_timeout)
+            resp = self.session.get(url, timeout=self.load_timeout, stream=True)
+            refuse_doctype(read_bounded(resp, MAX_RESPONSE_BYTES, agency=self.agency, method="GET", path=path),
+                           agency=self.agency, what=f"GET {path}")
         except requests.RequestException as exc:
             raise translate_request_error(exc, agency=self.agency, method="GET", path=path,
                                           timeout=self.load_timeout) from exc
@@ -77,6 +84,18 @@ class _AgencyTransport(Transport):
             if resp.status_code != 200:
                 raise error_for_status(resp.status_code, resp.headers, agency=self.agency, method="GET", path=path)
             return resp.content
+
+
+# The prolog of an XML document: BOM, declaration, comments, processing instructions, then maybe a DOCTYPE.
+_DOCTYPE = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<!DOCTYPE", re.S)
+
+
+def refuse_doctype(content: bytes, *, agency: str, what: str) -> None:
+    """Refuse XML with a DTD before any parser sees it: entities (billion laughs, external ones) are only declared
+    there, and lxml's own limits would otherwise surface as an ordinary "invalid XML", which is retried."""
+    if _DOCTYPE.match(content):
+        raise FatalError(f"{what}: the agency's XML declares a DTD or entities, which the bus refuses to parse; "
+                         f"report it to the agency", agency=agency)
 
 
 def _is_xml(resp: requests.Response) -> bool:
@@ -142,6 +161,26 @@ class SoapClient:
         method = getattr(self.client.service, operation)
         return self._translated(operation, lambda: method(**kwargs))
 
+    def call_xml(self, operation: str, *, retry: RetryConfig | None = None, **kwargs: Any) -> etree._Element:
+        """Call one operation like ``call`` but return the response element (``<OpResponse>``) parsed by lxml.
+
+        zeep still writes and signs the request; its reading of the answer into objects costs about 55 us a record,
+        ten times the parsing, so a bulk read walks the elements itself. Parsing is as safe as zeep's (no DTD, no
+        entities, no network) and a SOAP Fault raises the same errors as ``call``."""
+        policy = retry_policy(retry or self.retry, sleep=self._sleep)
+        return policy(self._call_xml_once, operation, kwargs)  # type: ignore[no-any-return]
+
+    def _call_xml_once(self, operation: str, kwargs: dict[str, Any]) -> etree._Element:
+        client = self.client
+        method = getattr(client.service, operation)
+
+        def call() -> etree._Element:
+            with client.settings(raw_response=True):
+                response = method(**kwargs)
+            return response_element(response.content)
+
+        return self._translated(operation, call)  # type: ignore[no-any-return]
+
     def _translated(self, what: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
@@ -164,6 +203,23 @@ class SoapClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def response_element(content: bytes) -> etree._Element:
+    """The first element of a SOAP response's Body; a DTD is refused and a Fault raised as zeep's ``Fault``."""
+    root = etree.fromstring(content, parser=_SAFE_PARSER)
+    if root.getroottree().docinfo.doctype:
+        raise DTDForbidden(root.getroottree().docinfo.doctype, None, None)
+    body = next((child for child in root if etree.QName(child).localname == "Body"), None)
+    first = None if body is None else next((child for child in body if isinstance(child.tag, str)), None)
+    if first is None:
+        raise XMLParseError("the SOAP response has no Body element")
+    if etree.QName(first).localname == "Fault":
+        raise Fault(message=first.findtext("faultstring") or "", code=first.findtext("faultcode"))
+    return first
 
 
 def fault_error(fault: Fault, *, agency: str, operation: str) -> AdapterError:

@@ -73,6 +73,13 @@ class ApplicationWriter(ABC):
     def add_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert status events (``EVENT_COLUMNS``), ignoring those whose idempotency key is already stored."""
 
+    def write_page(
+        self, conn: Connection, rows: Sequence[tuple[Any, ...]], events: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """``upsert`` then ``add_events``; a writer may do both in fewer round trips."""
+        self.upsert(conn, rows)
+        self.add_events(conn, events)
+
 
 def driver_connection(conn: Connection) -> Any:
     """The DB-API connection under ``conn``, sharing its transaction."""

@@ -77,20 +77,33 @@ class PostgresWriter(ApplicationWriter):
             return {row[0]: (row[1], row[2], row[3]) for row in cur.fetchall()}
 
     def upsert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        if rows:
-            self._load(conn, self._copy_apps, _APP_TYPES, self._upsert, rows)
+        self.write_page(conn, rows, ())
 
     def add_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        if rows:
-            self._load(conn, self._copy_events, _EVENT_TYPES, self._events, rows)
+        self.write_page(conn, (), rows)
 
-    @staticmethod
-    def _load(
-        conn: Connection, copy_sql: str, types: Sequence[str], merge_sql: str, rows: Sequence[tuple[Any, ...]]
+    def write_page(
+        self, conn: Connection, rows: Sequence[tuple[Any, ...]], events: Sequence[tuple[Any, ...]]
     ) -> None:
+        """Two COPYs and one round trip for both set-based statements."""
+        statements = []
         with driver_connection(conn).cursor() as cur:
-            with cur.copy(copy_sql) as copy:
-                copy.set_types(types)
-                for row in rows:
-                    copy.write_row(row)
-            cur.execute(merge_sql)
+            if rows:
+                _copy(cur, self._copy_apps, _APP_TYPES, rows)
+                statements.append(self._upsert)
+            if events:
+                _copy(cur, self._copy_events, _EVENT_TYPES, events)
+                statements.append(self._events)
+            if statements:
+                # The page and the cursor after it commit together, so a commit lost in a server crash only means
+                # the page is read again: no need to wait for the WAL flush. The run's final commit is synchronous
+                # and flushes everything before it.
+                cur.execute("; ".join(["SET LOCAL synchronous_commit TO OFF", *statements]))
+
+
+def _copy(cur: Any, copy_sql: str, types: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    with cur.copy(copy_sql) as copy:
+        copy.set_types(types)
+        write_row = copy.write_row
+        for row in rows:
+            write_row(row)

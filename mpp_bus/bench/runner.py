@@ -1,0 +1,200 @@
+"""The benchmark driver: mock agencies with N records, throw-away stores, one child process per scenario.
+
+For each path (REST: the licensing adapter; SOAP: the Dukcapil adapter through zeep) and each store (PostgreSQL,
+SQLite) it runs, each in a fresh process: a full sync of N records, an incremental sync with nothing changed, and
+``batches`` rounds of "the agency advances ``batch_size`` applications, then an incremental sync" (the first and the
+last round show whether cost grows with the store). Everything it starts or creates is removed again, also on
+Ctrl-C or SIGTERM: the child process and the mock agencies by their PID, the PostgreSQL database, the temp dir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from mpp_bus.store import create_store
+
+PATHS = ("rest", "soap")
+STORES = ("postgres", "sqlite")
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PAGE_SIZE = 1000
+# The mock agencies' published demo credentials.
+CONNECTIONS = {
+    "licensing": {"conn_type": "http", "login": "mpp-bus", "password": "oss-rahasia"},
+    "dukcapil": {"conn_type": "http", "login": "mpp-bus", "password": "dukcapil-rahasia"},
+}
+ADAPTERS = {"rest": "licensing", "soap": "dukcapil"}
+
+
+@dataclass
+class BenchOptions:
+    records: int = 100_000
+    paths: Sequence[str] = PATHS
+    stores: Sequence[str] = STORES
+    incremental_batches: int = 10
+    batch_size: int = 1000
+    postgres_url: str = field(default_factory=lambda: os.environ.get("MPP_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    seed: int = 2024
+    citizens: int = 5000
+
+
+Report = Callable[[str], None]
+
+
+def run_bench(options: BenchOptions, report: Report = lambda _: None) -> dict[str, Any]:
+    """Run every scenario and return the figures as one JSON-ready object."""
+    from mock_agencies.launcher import MockAgencies  # only the benchmark needs the stand-in agencies
+
+    _check(options)
+    results: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    with _stop_on_sigterm(), tempfile.TemporaryDirectory(prefix="mpp-bench-") as tmp:
+        report(f"starting the mock agencies with {options.records:,} applications per dataset")
+        # A high rate limit: the benchmark measures the bus, not the licensing system's throttle.
+        with MockAgencies(seed=options.seed, citizens=options.citizens, applications=options.records,
+                          rate_limit=1_000_000, startup_timeout=120) as mocks:
+            for store_kind in options.stores:
+                for path in options.paths:
+                    with _store(store_kind, Path(tmp), options.postgres_url) as url:
+                        results.append(_scenarios(options, path, store_kind, url, mocks.urls, report))
+    return {
+        "records": options.records,
+        "page_size": PAGE_SIZE,
+        "incremental_batches": options.incremental_batches,
+        "batch_size": options.batch_size,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "results": results,
+    }
+
+
+def _check(options: BenchOptions) -> None:
+    for name, chosen, known in (("path", options.paths, PATHS), ("store", options.stores, STORES)):
+        unknown = [c for c in chosen if c not in known]
+        if unknown or not chosen:
+            raise ValueError(f"unknown {name} {', '.join(unknown) or '(none)'}; known: {', '.join(known)}")
+    if options.records < 1 or options.incremental_batches < 0 or options.batch_size < 1:
+        raise ValueError("records and batch size must be positive, incremental batches at least 0")
+
+
+def _scenarios(options: BenchOptions, path: str, store_kind: str, url: str, urls: dict[str, str],
+               report: Report) -> dict[str, Any]:
+    adapter = ADAPTERS[path]
+    instance = _instance(path, urls[adapter])
+    base = {"store_url": url, "instance": instance, "connection": CONNECTIONS[adapter]}
+    label = f"{path} -> {store_kind}"
+    report(f"{label}: full sync of {options.records:,} records")
+    full = _child({**base, "kind": "full"})
+    report(f"{label}: {full['records_per_s']:,} records/s, peak RSS {full['peak_rss_mib']} MiB; incremental sync "
+           "with nothing changed")
+    unchanged = _child({**base, "kind": "incremental"})
+    out: dict[str, Any] = {"path": path, "adapter": adapter, "store": store_kind, "full": full,
+                           "incremental_unchanged": unchanged}
+    if options.incremental_batches:
+        report(f"{label}: {options.incremental_batches} incremental batches of {options.batch_size:,} changes")
+        advance = {"url": urls[adapter], "count": options.batch_size, "batches": options.incremental_batches}
+        batches = _child({**base, "kind": "batches", "advance": advance})
+        rounds = batches["batches"]
+        batches.update(first_seconds=rounds[0]["seconds"], last_seconds=rounds[-1]["seconds"])
+        out["incremental_batches"] = batches
+    return out
+
+
+def _instance(path: str, url: str) -> dict[str, Any]:
+    common = {"level": "pusat", "page_size": PAGE_SIZE, "timeout_seconds": 120}
+    if path == "rest":
+        return {**common, "id": "bench-licensing", "adapter": "licensing", "name": "Benchmark licensing office",
+                "config": {"base_url": url, "tenant": "oss"}}
+    return {**common, "id": "bench-dukcapil", "adapter": "dukcapil", "name": "Benchmark Dukcapil",
+            "config": {"wsdl_url": f"{url}/ws/dukcapil?wsdl"}}
+
+
+def _child(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one scenario in a fresh process and return its JSON; the process is stopped by its PID on any exit."""
+    with tempfile.TemporaryFile() as err:
+        # The spec goes through stdin: a store URL may carry a password, which argv would show to every user.
+        process = subprocess.Popen([sys.executable, "-m", "mpp_bus.bench.child"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=err)
+        try:
+            out, _ = process.communicate(json.dumps(spec).encode())
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        if process.returncode != 0:
+            err.seek(0)
+            tail = err.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"the benchmark scenario failed (exit {process.returncode}):\n{tail}")
+    return json.loads(out.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@contextmanager
+def _store(kind: str, tmp: Path, postgres_url: str) -> Iterator[str]:
+    """A migrated, empty store that is removed afterwards."""
+    if kind == "sqlite":
+        path = tmp / f"bench-{uuid.uuid4().hex[:8]}.db"
+        url = f"sqlite:///{path}"
+        _migrate(url)
+        try:
+            yield url
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    server = make_url(postgres_url).set(drivername="postgresql+psycopg")
+    name = f"mpp_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = server.set(database=name).render_as_string(hide_password=False)
+            _migrate(url)
+            yield url
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    store = create_store(url, upgrade=True)
+    store.dispose()
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so every ``finally`` above cleans up."""
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

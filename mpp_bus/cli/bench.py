@@ -1,0 +1,77 @@
+"""``mpp-bus bench``: how fast the engine syncs, end to end, against the mock agencies.
+
+Examples::
+
+    mpp-bus bench                                   # 100,000 records, REST and SOAP, PostgreSQL and SQLite
+    mpp-bus bench --records 1000000 --json          # the figures as one JSON object
+    mpp-bus bench --records 10000 --paths rest --stores sqlite --incremental-batches 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from mpp_bus.bench import PATHS, STORES, BenchOptions, run_bench
+from mpp_bus.cli.common import console, errors, fail, table
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = commands.add_parser("bench", help="measure sync throughput, memory and stage times against the mock agencies")
+    p.add_argument("--records", type=int, default=100_000, help="applications per mock agency (default 100000)")
+    p.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated, of {', '.join(PATHS)}")
+    p.add_argument("--stores", default=",".join(STORES), help=f"comma-separated, of {', '.join(STORES)}")
+    p.add_argument("--incremental-batches", type=int, default=10,
+                   help="rounds of 'the agency changes --batch-size applications, then an incremental sync'")
+    p.add_argument("--batch-size", type=int, default=1000, help="applications changed per incremental batch")
+    p.add_argument("--postgres-url", help="server for the throw-away database (default: $MPP_BENCH_POSTGRES_URL or "
+                                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = BenchOptions(records=args.records, paths=_list(args.paths), stores=_list(args.stores),
+                           incremental_batches=args.incremental_batches, batch_size=args.batch_size)
+    if args.postgres_url:
+        options.postgres_url = args.postgres_url
+    try:
+        figures = run_bench(options, report=lambda line: errors.print(f"[dim]{line}[/]"))
+    except ValueError as exc:
+        return fail(str(exc), 2)
+    except RuntimeError as exc:
+        return fail(str(exc))
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        console.print(figures_table(figures))
+    return 0
+
+
+def _list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def figures_table(figures: dict[str, Any]):  # noqa: ANN201 - a rich Table
+    rows = []
+    for r in figures["results"]:
+        runs = [("full", r["full"]), ("incremental, unchanged", r["incremental_unchanged"])]
+        batches = r.get("incremental_batches")
+        if batches:
+            rounds = batches["batches"]
+            runs += [("incremental batch 1", rounds[0]), (f"incremental batch {len(rounds)}", rounds[-1])]
+        for label, run in runs:
+            stages = run.get("stages", {})
+            rows.append((
+                r["path"], r["store"], label, f"{run['read']:,}", f"{run['seconds']:.2f}",
+                "" if run["records_per_s"] is None else f"{run['records_per_s']:,}",
+                run.get("peak_rss_mib", batches["peak_rss_mib"] if batches else ""),
+                *(f"{stages.get(s, 0):.2f}" for s in ("fetch", "validate", "map", "write")),
+            ))
+    return table(
+        f"Sync throughput, {figures['records']:,} records, pages of {figures['page_size']:,}",
+        ["path", "store", "run", "records", "seconds", "records/s", "peak RSS MiB", "fetch s", "validate s",
+         "map s", "write s"],
+        rows,
+    )
