@@ -7,7 +7,7 @@ Build it from the environment (what ``mpp-bus api serve`` does)::
 or from parts, as tests do::
 
     store = create_store("sqlite:///var/portal.db", upgrade=True)
-    app = create_app(build_context(store, ApiSettings(), environment="test"))
+    app = create_app(build_context(store, ApiSettings(), environment="test", hasher=NikHasher(secret)))
 """
 
 from __future__ import annotations

@@ -41,10 +41,10 @@ class Settings(BaseSettings):
                     "MPP_NIK_HMAC_SECRET is shorter than 16 bytes; use a random value of 32 bytes or more"
                 )
             return secret
-        if self.environment == "production":
+        if self.environment != "development":
             raise ConfigError(
-                "MPP_NIK_HMAC_SECRET is required when MPP_ENVIRONMENT=production: set it to a random value of at "
-                "least 32 bytes (for example `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) and "
+                f"MPP_NIK_HMAC_SECRET is required outside development (MPP_ENVIRONMENT={self.environment}): set it "
+                "to a random value of at least 32 bytes (for example `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) and "
                 "keep it in your secret store; changing it later makes stored NIK hashes unreachable"
             )
         warnings.warn(

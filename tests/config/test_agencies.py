@@ -57,8 +57,9 @@ def test_connection_from_env_json_and_uri_forms() -> None:
 
 
 def test_nik_secret_is_required_in_production() -> None:
-    with pytest.raises(ConfigError, match="MPP_NIK_HMAC_SECRET is required"):
-        Settings(environment="production", nik_hmac_secret=None).nik_secret()
+    for environment in ("production", "test"):
+        with pytest.raises(ConfigError, match="MPP_NIK_HMAC_SECRET is required outside development"):
+            Settings(environment=environment, nik_hmac_secret=None).nik_secret()
     assert Settings(environment="production", nik_hmac_secret="x" * 32).nik_secret() == b"x" * 32
     with pytest.warns(UserWarning, match="development key"):
         assert Settings(environment="development", nik_hmac_secret=None).nik_secret()
