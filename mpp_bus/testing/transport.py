@@ -71,8 +71,10 @@ class Reply:
 def _request(prepared: requests.PreparedRequest) -> Request:
     parts = urlsplit(prepared.url or "")
     body = prepared.body or b""
+    headers = {k: v if isinstance(v, str) else v.decode("latin-1") for k, v in prepared.headers.items()}
+    data = body.encode() if isinstance(body, str) else bytes(body)  # type: ignore[arg-type]  # prepared: bytes
     return Request(str(prepared.method), parts.path or "/", dict(parse_qsl(parts.query, keep_blank_values=True)),
-                   dict(prepared.headers), body.encode() if isinstance(body, str) else bytes(body))
+                   headers, data)
 
 
 def _response(prepared: requests.PreparedRequest, reply: Reply) -> requests.Response:
@@ -100,7 +102,9 @@ class FunctionTransport(BaseAdapter):
         self.handler = handler
         self.requests: list[Request] = []
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(  # type: ignore[override]  # requests passes its options as keywords; none matter here
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
         _refuse_unreachable(request)
         seen = _request(request)
         self.requests.append(seen)
@@ -176,7 +180,9 @@ class ReplayTransport(BaseAdapter):
         self.cassette = cassette
         self._served: dict[str, int] = {}
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(  # type: ignore[override]  # requests passes its options as keywords; none matter here
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
         _refuse_unreachable(request)
         key = request_key(_request(request))
         answers = self.cassette.interactions.get(key)
@@ -200,7 +206,9 @@ class RecordingTransport(BaseAdapter):
         self.cassette = cassette
         self.inner = inner or HTTPAdapter()
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(  # type: ignore[override]  # requests passes its options as keywords; none matter here
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
         resp = self.inner.send(request, **kwargs)
         self.cassette.add(_request(request), resp)
         return resp

@@ -185,7 +185,8 @@ class SoapClient:
         try:
             return fn()
         except AdapterError as exc:
-            raise exc.located(agency=self.agency)
+            exc.located(agency=self.agency)
+            raise
         except Fault as exc:
             raise fault_error(exc, agency=self.agency, operation=what) from exc
         except (DTDForbidden, EntitiesForbidden) as exc:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tests.mock_agencies.conftest import Admin
 
 
-EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 def client(mocks: MockAgencies, password: str = "dukcapil-rahasia") -> zeep.Client:

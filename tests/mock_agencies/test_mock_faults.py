@@ -142,7 +142,7 @@ def test_maintenance_answers_503_until_cleared(mocks: MockAgencies, admin: Admin
 def test_soap_faults_reach_a_zeep_client(mocks: MockAgencies, admin: Admin) -> None:
     client = zeep.Client(f"{mocks.urls['dukcapil']}/ws/dukcapil?wsdl",
                          wsse=UsernameToken("mpp-bus", "dukcapil-rahasia"))
-    since = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    since = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     admin.faults("dukcapil", "maintenance")
     with pytest.raises(TransportError) as caught:
         client.service.GetApplicationsChangedSince(Since=since, PageSize=10)

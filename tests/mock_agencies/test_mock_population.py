@@ -56,7 +56,7 @@ def test_base_records_are_ordered_and_consistent() -> None:
     population = Population(5, 100)
     data = Dataset("oss", 5, 300, population, LICENSING_LIFECYCLE, OSS_SERVICES, "OSS-")
     records = list(data.iter_all())
-    assert all(x.updated_at < y.updated_at for x, y in zip(records, records[1:]))
+    assert all(x.updated_at < y.updated_at for x, y in zip(records, records[1:], strict=False))
     for r in records:
         assert r.submitted_at <= r.status_at <= r.updated_at < dt.datetime.now().timestamp()
         assert (r.document_number is not None) == (r.status in LICENSING_LIFECYCLE.issued)

@@ -26,7 +26,7 @@ def pages(session: requests.Session, url: str, per_page: int, **params: Any) -> 
 
 
 def to_utc(local: str) -> str:
-    value = dt.datetime.strptime(local, "%d-%m-%Y %H:%M:%S").replace(tzinfo=WIB).astimezone(dt.timezone.utc)
+    value = dt.datetime.strptime(local, "%d-%m-%Y %H:%M:%S").replace(tzinfo=WIB).astimezone(dt.UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
