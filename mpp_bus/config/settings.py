@@ -44,8 +44,9 @@ class Settings(BaseSettings):
         if self.environment != "development":
             raise ConfigError(
                 f"MPP_NIK_HMAC_SECRET is required outside development (MPP_ENVIRONMENT={self.environment}): "
-                "set it to a random value of at least 32 bytes (for example `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) and "
-                "keep it in your secret store; changing it later makes stored NIK hashes unreachable"
+                "set it to a random value of at least 32 bytes (for example "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`) and keep it in your secret store; "
+                "changing it later makes stored NIK hashes unreachable"
             )
         warnings.warn(
             "MPP_NIK_HMAC_SECRET is not set: using the development key (never do this with real data)", stacklevel=2
