@@ -27,14 +27,10 @@ from mpp_bus.store import ApplicationWriter, RunCounts
 _STATUS = {s.value: s for s in Status}
 
 
-@dataclass(slots=True)
-class _Record:
-    index: int
-    status: Status
-    source_updated_at: Any  # as the writer encodes it
-    content_hash: str
-    row: tuple[Any, ...]
-    event: tuple[Any, ...]
+# A prepared record is a plain tuple (cheaper to build than an object, once per record):
+# (page index, status, source_updated_at as the writer encodes it, content_hash, application row, event row)
+_Record = tuple[int, Status, Any, str, tuple[Any, ...], tuple[Any, ...]]
+_UPDATED = 2
 
 
 @dataclass
@@ -75,26 +71,27 @@ def write_applications(
         held = current.get(app_id)
         state = None if held is None else (_STATUS[held[0]], held[1], held[2])
         if len(group) > 1:
-            group.sort(key=lambda r: r.source_updated_at)  # stable: page order among equal times
-        winner: _Record | None = None
+            group.sort(key=lambda r: r[_UPDATED])  # stable: page order among equal times
+        winner: tuple[Any, ...] | None = None  # the row of the last applied record
         for rec in group:
-            if state is None or rec.source_updated_at > state[1]:
-                if state is not None and not can_follow(state[0], rec.status):
-                    outcome.refused.append((rec.index, _refusal(rec.status, state[0])))
+            index, status, updated, content_hash, row, event = rec
+            if state is None or updated > state[1]:
+                if state is not None and not can_follow(state[0], status):
+                    outcome.refused.append((index, _refusal(status, state[0])))
                     continue
                 if winner is not None:
                     counts.stale += 1
-                winner = rec
-                state = (rec.status, rec.source_updated_at, rec.content_hash)
-                events.append(rec.event + (True, rec.row[-1]))
-            elif rec.source_updated_at == state[1] and rec.content_hash == state[2]:
+                winner = row
+                state = (status, updated, content_hash)
+                events.append((*event, True, row[-1]))
+            elif updated == state[1] and content_hash == state[2]:
                 counts.unchanged += 1
             else:
                 counts.stale += 1
-                events.append(rec.event + (False, rec.row[-1]))
+                events.append((*event, False, row[-1]))
         if winner is not None:
             counts.stored += 1
-            rows.append(winner.row)
+            rows.append(winner)
     written = clock()
     writer.write_page(conn, rows, events)
     if stages is not None:
@@ -134,14 +131,8 @@ def _prepare(
         content_hash = blake2b(repr(content).encode(), digest_size=16).hexdigest()
         # idempotency_key() inlined: this loop runs once per record
         key = sha256(f"{agency_id}|{app_id}|{agency_status}|{status_at.isoformat()}".encode()).hexdigest()
-        rec = _Record(
-            index=index,
-            status=status,
-            source_updated_at=source_updated_at,
-            content_hash=content_hash,
-            row=(agency_id, app_id, *content, content_hash, now_enc),
-            event=(agency_id, app_id, content[3], agency_status, status_at_enc, key),
-        )
+        rec = (index, status, source_updated_at, content_hash, (agency_id, app_id, *content, content_hash, now_enc),
+               (agency_id, app_id, content[3], agency_status, status_at_enc, key))
         group = by_id.get(app_id)
         if group is None:
             by_id[app_id] = [rec]

@@ -19,9 +19,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
-from mpp_bus.store.types import BigId, Json, UtcDateTime
+from mpp_bus.store.types import BigId, Json, UtcDateTime, key_text
 
 metadata = MetaData(
     naming_convention={
@@ -66,13 +67,15 @@ services = Table(
     Column("synced_at", UtcDateTime(), nullable=False),
 )
 
+# No foreign key to agencies: the engine registers an agency before it writes any of its applications, and a per-row
+# key check cost the bulk path more than it protected (migration 0004).
 applications = Table(
     "applications",
     metadata,
-    Column("agency_id", String(64), ForeignKey("agencies.id"), primary_key=True),
-    Column("application_id", String(128), primary_key=True),
+    Column("agency_id", String(64), primary_key=True),
+    Column("application_id", key_text(128), primary_key=True),
     Column("service_code", String(128), nullable=False),
-    Column("nik_hash", String(64), nullable=False, index=True),
+    Column("nik_hash", key_text(64), nullable=False, index=True),
     Column("nik_masked", String(16), nullable=False),
     Column("status", String(20), nullable=False),
     Column("agency_status", String(64), nullable=False),
@@ -86,20 +89,22 @@ applications = Table(
 )
 
 # No foreign key to applications: history is written only by the engine, next to its application, and a per-row
-# key check would cost the bulk path more than it protects.
+# key check would cost the bulk path more than it protects. The idempotency key hashes the agency and application
+# too, so one unique index on all three keeps it unique and also finds an application's history (the application id
+# first: within one agency's sync it tells keys apart at once).
 status_events = Table(
     "status_events",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("agency_id", String(64), nullable=False),
-    Column("application_id", String(128), nullable=False),
+    Column("application_id", key_text(128), nullable=False),
     Column("status", String(20), nullable=False),
     Column("agency_status", String(64), nullable=False),
     Column("occurred_at", UtcDateTime(), nullable=False),
-    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("idempotency_key", key_text(64), nullable=False),
     Column("applied", Boolean, nullable=False),
     Column("recorded_at", UtcDateTime(), nullable=False),
-    Index(None, "agency_id", "application_id"),
+    UniqueConstraint("application_id", "agency_id", "idempotency_key"),
 )
 
 sync_cursors = Table(

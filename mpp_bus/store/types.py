@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -13,6 +13,12 @@ from sqlalchemy.types import TypeDecorator
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid); PostgreSQL gets a 64-bit identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+def key_text(length: int) -> String:
+    """Text compared by bytes on PostgreSQL (collation "C"): ids and hex hashes that are only matched, never shown
+    sorted to a reader, are indexed several times faster without the database's locale rules."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -50,7 +50,7 @@ class PostgresWriter(ApplicationWriter):
         )
         self._events = (
             f"INSERT INTO status_events ({event_cols}) SELECT {event_cols} FROM {_EVENT_STAGE} "
-            "ON CONFLICT (idempotency_key) DO NOTHING"
+            "ON CONFLICT (application_id, agency_id, idempotency_key) DO NOTHING"
         )
         self._current = (
             "SELECT application_id, status, source_updated_at, content_hash FROM applications "

@@ -33,7 +33,7 @@ class SqliteWriter(ApplicationWriter):
         )
         self._events = (
             f"INSERT INTO status_events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' for _ in EVENT_COLUMNS)}) "
-            "ON CONFLICT (idempotency_key) DO NOTHING"
+            "ON CONFLICT (application_id, agency_id, idempotency_key) DO NOTHING"
         )
         # json_each keeps this one statement whatever the page size (no limit on bound variables to hit).
         self._current = (
