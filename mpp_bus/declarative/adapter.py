@@ -6,7 +6,8 @@ requests, so after a page that moved the position the read asks again for the fi
 (never walking page 2, 3 of a list that changed under it); it steps to the next page only when a whole page sat at
 one instant. With a token paginator (cursor, next URL, Link header) the token carries the position.
 
-Cursor: ``{"updated": <ISO UTC of the last record seen>, "id": <its id>, <cursor_key>: <the agency's page token>}``.
+Cursor: ``{"updated": <ISO UTC of the last record seen>, "id": <its id>, "seen": {<id>: <version>} of the records
+handled at that second (see ``Keyset``), <cursor_key>: <the agency's page token>}``.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, ClassVar
 
 import requests
@@ -209,31 +210,67 @@ def paginator(name: str, *, agency: str = "", **options: Any) -> Paginator:
         raise ConfigError(f"paginator {name!r}: {exc}") from None
 
 
+# How many records of the boundary second a position remembers; beyond it the rest are delivered again, unchanged.
+BOUNDARY_LIMIT = 1000
+
+
 @dataclass(frozen=True, order=True)
 class Keyset:
-    """Where an incremental read stands: the last record seen in the agency's ``(updated, id)`` order.
+    """Where an incremental read stands: the last record seen in the agency's ``(updated, id)`` order, and which
+    version of each record of that last second (``updated``) was already handled.
 
-    Agencies answer "changed since T" inclusively, so a re-query from T returns the record at T again; ``after``
-    tells those already-seen records apart, which keeps incremental reads exact and restartable.
+    Agencies answer "changed since T" inclusively and at one-second resolution, so every read, and every run after
+    the first, re-queries from the boundary second T and is served its records again. The rule: **a record re-served
+    at T is skipped only when the same id in the same version was handled at T; anything else is delivered.**
+    Skipping by id alone (or by ``id <= mark``) would lose a record that changes within the second T after it was
+    read: its update time stays T. A version is an opaque digest of the item as the agency served it (see
+    ``KeysetPage``); the newest version handled per id is kept, so a change that is reverted within T is delivered
+    too. Where no version is known (a cursor written before versions were kept, an item that cannot be digested, a
+    second with more than ``BOUNDARY_LIMIT`` records) the record is delivered again rather than skipped: the engine
+    counts an identical record as unchanged, so re-delivery costs a little work and never a change.
+
+    Only the boundary second is special: an older record (an out-of-order stale copy) still goes to the engine, which
+    counts it as stale rather than having it vanish here. Cursor (JSON; ``seen`` is left out when empty, and a cursor
+    without it still loads)::
+
+        {"updated": "2025-03-01T08:00:00+00:00", "id": "B", "seen": {"A": "<version>", "B": "<version>"}}
     """
 
     updated: datetime
     id: str = ""
+    seen: tuple[tuple[str, str], ...] = ()  # (id, version) handled at ``updated``, sorted by id, bounded
 
-    def replays(self, updated: datetime, record_id: str) -> bool:
-        """True when ``(updated, record_id)`` is the inclusive re-read of this position (already delivered).
+    @classmethod
+    def at(cls, updated: datetime, record_id: str, versions: Mapping[str, str | None]) -> Keyset:
+        """The position ``(updated, record_id)`` that remembers ``versions`` (id -> version handled at ``updated``).
+        An id without a version is not remembered, and past ``BOUNDARY_LIMIT`` only the largest ids, the last ones
+        read, are: the others come again from a re-query, unchanged."""
+        kept = sorted((i, v) for i, v in versions.items() if v is not None)
+        return cls(updated, record_id, tuple(kept[-BOUNDARY_LIMIT:]))
 
-        Only the boundary second is skipped: an older record (an out-of-order stale copy) still goes to the engine,
-        which counts it as stale rather than having it vanish here.
-        """
-        return updated == self.updated and record_id <= self.id
+    @cached_property
+    def _versions(self) -> dict[str, str]:
+        return dict(self.seen)
+
+    def knows(self, updated: datetime, record_id: str) -> bool:
+        """True when ``record_id`` was handled at this boundary second (only then can its re-read be a replay)."""
+        return updated == self.updated and record_id in self._versions
+
+    def replays(self, updated: datetime, record_id: str, version: str | None = None) -> bool:
+        """True when ``(updated, record_id)`` in ``version`` is the inclusive re-read of a record already handled."""
+        return version is not None and updated == self.updated and self._versions.get(record_id) == version
 
     def advance(self, updated: datetime, record_id: str) -> Keyset:
-        """The later of this position and ``(updated, record_id)``."""
-        return self if (updated, record_id) <= (self.updated, self.id) else Keyset(updated, record_id)
+        """The later of this position and ``(updated, record_id)``; a later second starts with no version known."""
+        if (updated, record_id) <= (self.updated, self.id):
+            return self
+        return Keyset(updated, record_id, self.seen if updated == self.updated else ())
 
-    def to_cursor(self) -> dict[str, str]:
-        return {"updated": self.updated.isoformat(), "id": self.id}
+    def to_cursor(self) -> dict[str, Any]:
+        cursor: dict[str, Any] = {"updated": self.updated.isoformat(), "id": self.id}
+        if self.seen:
+            cursor["seen"] = dict(self.seen)
+        return cursor
 
     @classmethod
     def from_cursor(cls, cursor: Mapping[str, Any] | None, *, agency: str = "") -> Keyset | None:
@@ -247,4 +284,8 @@ class Keyset:
         if updated.tzinfo is None:
             raise FatalError("the stored cursor's `updated` time has no UTC offset; reset the stream's cursor",
                              agency=agency)
-        return cls(updated, str(cursor.get("id") or ""))
+        seen = cursor.get("seen") or {}
+        if not isinstance(seen, Mapping) or not all(isinstance(v, str) for v in seen.values()):
+            raise FatalError("the stored cursor's `seen` versions are not a mapping of id to text; reset the stream's "
+                             "cursor", agency=agency)
+        return cls.at(updated, str(cursor.get("id") or ""), {str(k): v for k, v in seen.items()})

@@ -7,11 +7,13 @@ Example (one page of a keyset-ordered incremental read)::
     for item in body["data"]:
         page.add(item, item.get("id"), lambda: parse_datetime(item["updated_at"]),
                  lambda updated: {..., "source_updated_at": updated})
-    yield page.page({"next_cursor": token})
+    yield page.page(next_cursor=token)
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 
 from mpp_bus.canonical import Channel, Document
@@ -162,14 +165,22 @@ def _safe(fn: Callable[[Any], str | None], item: Any) -> str | None:
 
 class KeysetPage:
     """One page of an incremental read whose agency orders by ``(updated, id)`` and filters "changed since T"
-    inclusively: records at the boundary already delivered are skipped, the position advances past every record
-    whose time could be read (even one that is then rejected, so a bad record is not fetched forever)."""
+    inclusively: a record re-served at the boundary second is skipped only when the same version of it was already
+    handled there (the rule is ``Keyset``'s); the position advances past every record whose time could be read (even
+    one that is then rejected, so a bad record is not fetched forever).
+
+    A record's version is ``item_version(item)`` of the agency item as served, taken only for the records of the
+    page's last second, when the position is read: ``build`` must not change the item (if it did, the record would
+    only be delivered again, never lost)."""
 
     def __init__(self, start: Keyset | None) -> None:
         self.start = start
-        self.position = start
         self.records: list[dict[str, Any]] = []
         self.rejects: list[Reject] = []
+        self._mark = None if start is None else (start.updated, start.id)
+        self._tail: dict[str, Any] = {}  # id -> item handled at the mark's second in this page (the last copy wins)
+        self._position = start
+        self._settled = True
 
     def add(self, item: Any, record_id: str | None, updated: Callable[[], datetime],
             build: Callable[[datetime], dict[str, Any]],
@@ -185,23 +196,63 @@ class KeysetPage:
             if not isinstance(moment, datetime) or moment.tzinfo is None:
                 moment = None
                 raise SkippableError("the record's update time is not a date and time with a zone")
-            if self.start is not None and self.start.replays(moment, record_id):
-                return  # already delivered: the agency's filter is inclusive
+            start = self.start
+            if start is not None and start.knows(moment, record_id) and \
+                    start.replays(moment, record_id, item_version(item)):
+                return  # this very version was handled: the agency's filter is inclusive
             self.records.append(build(moment))
         except RECORD_ERRORS as exc:
             kept = payload(item) if payload else (item if isinstance(item, Mapping) else {"value": item})
             self.rejects.append(reject(exc, record_id or None, kept))
         if moment is not None and record_id:
-            self.position = (Keyset(moment, record_id) if self.position is None
-                             else self.position.advance(moment, record_id))
+            self._note(moment, record_id, item)
+
+    def _note(self, moment: datetime, record_id: str, item: Any) -> None:
+        mark = self._mark
+        if mark is None or moment > mark[0]:
+            self._mark, self._tail = (moment, record_id), {record_id: item}
+        elif moment == mark[0]:
+            if record_id > mark[1]:
+                self._mark = (moment, record_id)
+            self._tail[record_id] = item
+        else:
+            return  # an older record: the position and its versions stay as they are
+        self._settled = False
+
+    @property
+    def position(self) -> Keyset | None:
+        """The keyset position after the records added so far, with the versions handled at its second."""
+        if not self._settled and self._mark is not None:
+            updated, record_id = self._mark
+            start = self.start
+            versions: dict[str, str | None] = dict(start.seen) if start and start.updated == updated else {}
+            versions.update((i, item_version(item)) for i, item in self._tail.items())
+            self._position, self._settled = Keyset.at(updated, record_id, versions), True
+        return self._position
 
     @property
     def moved(self) -> bool:
-        return self.position != self.start
+        """True when the position moved in the agency's order (new versions at the same place do not count)."""
+        return self._mark != (None if self.start is None else (self.start.updated, self.start.id))
 
     def cursor(self, **extra: Any) -> Cursor:
-        return {**(self.position.to_cursor() if self.position else {}), **extra}
+        position = self.position
+        return {**(position.to_cursor() if position else {}), **extra}
 
     def page(self, **extra: Any) -> Page:
         """The ``Page`` with the cursor after it (the keyset position plus ``extra``, e.g. the agency's token)."""
         return Page(self.records, self.cursor(**extra), self.rejects)
+
+
+def item_version(item: Any) -> str | None:
+    """A short digest of one agency item as served (keys sorted), the version ``Keyset`` compares; None when the item
+    cannot be digested (it is then delivered again rather than skipped).
+
+    NIK-like numbers are masked first, as the store shows them, so a version kept in a cursor tells nothing about a
+    NIK that the store does not already show."""
+    try:
+        text = orjson.dumps(item, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError: an integer beyond 64 bits, a cycle, ...
+        return None
+    digest = hashlib.blake2b(redact_text(text.decode()).encode(), digest_size=9).digest()
+    return base64.urlsafe_b64encode(digest).decode()  # 12 characters, never a run of 16 digits

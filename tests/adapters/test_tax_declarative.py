@@ -43,8 +43,10 @@ def run(adapter: Any) -> dict[str, Any]:
     with adapter:
         for stream in ("catalog", "applications"):
             pages = list(adapter.read(StreamName(stream), None))
+            # The recording predates the versions a keyset cursor keeps of its last second (`seen`).
             out[stream] = {"records": to_jsonable_python([r for p in pages for r in p.records]),
-                           "cursors": [p.cursor for p in pages]}
+                           "cursors": [p.cursor and {k: v for k, v in p.cursor.items() if k != "seen"}
+                                       for p in pages]}
     return out
 
 

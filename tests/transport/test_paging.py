@@ -54,13 +54,15 @@ def test_page_number_paginator():
 
 def test_keyset_round_trip_and_replay():
     t = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-    k = Keyset(t, "B")
+    k = Keyset.at(t, "B", {"A": "va", "B": "vb"})
     assert Keyset.from_cursor(k.to_cursor()) == k
     assert Keyset.from_cursor(None) is None
-    assert k.replays(t, "A") and k.replays(t, "B")
-    assert not k.replays(t, "C")
-    assert not k.replays(t - timedelta(hours=1), "A")  # a stale copy goes on to the engine
-    assert k.advance(t, "C") == Keyset(t, "C")
+    assert k.replays(t, "A", "va") and k.replays(t, "B", "vb")
+    assert not k.replays(t, "A", "changed") and not k.replays(t, "A")  # a new or unknown version is delivered
+    assert not k.replays(t, "C", "vc")
+    assert not k.replays(t - timedelta(hours=1), "A", "va")  # a stale copy goes on to the engine
+    assert k.advance(t, "C") == Keyset.at(t, "C", {"A": "va", "B": "vb"})
+    assert k.advance(t + timedelta(seconds=1), "A") == Keyset(t + timedelta(seconds=1), "A")
     assert k.advance(t - timedelta(seconds=1), "Z") is k
 
 
