@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from mpp_bus.canonical.entities import ENTITIES, Agency, Application, Level, Service, StatusEvent
-from mpp_bus.canonical.status import LABELS, TERMINAL, TRANSITIONS, Status, can_follow, reachable
+from mpp_bus.canonical.status import LABELS, PROGRESS, TERMINAL, TRANSITIONS, Status, can_follow, is_later, reachable
 from mpp_bus.canonical.vocabulary import Channel, Document
 
 __all__ = [
     "ENTITIES",
     "LABELS",
+    "PROGRESS",
     "TERMINAL",
     "TRANSITIONS",
     "Agency",
@@ -20,5 +21,6 @@ __all__ = [
     "Status",
     "StatusEvent",
     "can_follow",
+    "is_later",
     "reachable",
 ]

@@ -63,6 +63,20 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 
+# How far along the usual path a status is. Transitions may loop (a revision goes back to submitted), so
+# reachability alone cannot order two statuses stamped with the same time; this rank can.
+PROGRESS: dict[Status, int] = {
+    Status.SUBMITTED: 0,
+    Status.NEEDS_REVISION: 1,
+    Status.VERIFIED: 2,
+    Status.IN_PROCESS: 3,
+    Status.APPROVED: 4,
+    Status.REJECTED: 5,
+    Status.COMPLETED: 5,
+    Status.CANCELLED: 5,
+}
+
+
 @cache
 def reachable(start: Status) -> frozenset[Status]:
     """Every status that can follow ``start`` through declared transitions (``start`` itself excluded)."""
@@ -75,6 +89,11 @@ def reachable(start: Status) -> frozenset[Status]:
             todo.extend(TRANSITIONS[nxt])
     seen.discard(start)
     return frozenset(seen)
+
+
+def is_later(current: Status, new: Status) -> bool:
+    """``new`` can follow ``current`` and is further along: how to order two statuses with the same time."""
+    return can_follow(current, new) and PROGRESS[new] > PROGRESS[current]
 
 
 def can_follow(current: Status, new: Status) -> bool:

@@ -4,6 +4,8 @@ The decision for an application id follows its records in source-time order, sta
 - newer and allowed by the lifecycle: applied (its event kept with ``applied=True``);
 - newer but not allowed (e.g. after a terminal status): quarantined;
 - same source time and same content: unchanged;
+- same source time and a status further along (``is_later``): applied -- agencies that stamp times to the second
+  can change a record twice within one; the lifecycle, not the clock, tells which came last;
 - older, or same time with other content: stale (kept in history with ``applied=False``, never applied).
 Only the last applied record of a page is written; those it superseded in the same page count as stale.
 """
@@ -19,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from mpp_bus.canonical.entities import Application
-from mpp_bus.canonical.status import Status, can_follow
+from mpp_bus.canonical.status import Status, can_follow, is_later
 from mpp_bus.engine.result import StageTimes
 from mpp_bus.privacy import NikHasher, mask
 from mpp_bus.store import ApplicationWriter, RunCounts
@@ -75,7 +77,7 @@ def write_applications(
         winner: tuple[Any, ...] | None = None  # the row of the last applied record
         for rec in group:
             index, status, updated, content_hash, row, event = rec
-            if state is None or updated > state[1]:
+            if state is None or updated > state[1] or (updated == state[1] and is_later(state[0], status)):
                 if state is not None and not can_follow(state[0], status):
                     outcome.refused.append((index, _refusal(status, state[0])))
                     continue

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mpp_bus.canonical import LABELS, TERMINAL, TRANSITIONS, Status, can_follow, reachable
+from mpp_bus.canonical import LABELS, TERMINAL, TRANSITIONS, Status, can_follow, is_later, reachable
 
 
 def test_every_status_has_an_indonesian_label_and_declared_transitions() -> None:
@@ -33,3 +33,12 @@ def test_approved_cannot_go_back_to_processing() -> None:
 def test_every_status_can_end_somewhere_terminal() -> None:
     for status in Status:
         assert status.is_terminal or reachable(status) & TERMINAL
+
+
+def test_is_later_orders_statuses_with_the_same_time_without_cycles() -> None:
+    assert is_later(Status.SUBMITTED, Status.VERIFIED)
+    assert not is_later(Status.VERIFIED, Status.SUBMITTED)
+    assert is_later(Status.SUBMITTED, Status.NEEDS_REVISION)
+    assert not is_later(Status.NEEDS_REVISION, Status.SUBMITTED)  # a loop: the one further along wins
+    assert not is_later(Status.COMPLETED, Status.CANCELLED)
+    assert all(not (is_later(a, b) and is_later(b, a)) for a in Status for b in Status)

@@ -318,3 +318,23 @@ def test_history_rows_carry_the_documented_idempotency_key(engine, store, agency
         AGENCY_ID, "PRM-0000001", "VERIFIKASI", T0 + timedelta(minutes=1)
     )
     assert event["occurred_at"] == T0 + timedelta(minutes=1) and event["applied"] is True
+
+
+def test_a_same_second_change_forward_is_applied_and_never_flips_back(engine, store, agency):
+    # Agencies stamp update times to the second: a record can change twice within one. The lifecycle decides.
+    agency.records[StreamName.APPLICATIONS] = [application(3, status="submitted", at=T0)]
+    engine.sync(agency, "applications")
+    agency.records[StreamName.APPLICATIONS] = [application(3, status="verified", at=T0)]
+    forward = engine.sync(agency, "applications", full_refresh=True)
+    assert (forward.stored, forward.stale) == (1, 0)
+    agency.records[StreamName.APPLICATIONS] = [application(3, status="submitted", at=T0)]
+    back = engine.sync(agency, "applications", full_refresh=True)
+    assert (back.stored, back.stale) == (0, 1)
+    (row,) = app_rows(store)
+    assert row["status"] == "verified"
+    # submitted <-> needs_revision can go both ways; at equal times the one further along wins, once.
+    agency.records[StreamName.APPLICATIONS] = [application(4, status="needs_revision", at=T0)]
+    engine.sync(agency, "applications", full_refresh=True)
+    agency.records[StreamName.APPLICATIONS] = [application(4, status="submitted", at=T0)]
+    cycle = engine.sync(agency, "applications", full_refresh=True)
+    assert (cycle.stored, cycle.stale) == (0, 1)
