@@ -15,6 +15,7 @@ from __future__ import annotations
 import string
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -241,9 +242,7 @@ class RestAdapter(AgencyAdapter[RestConfig]):
             items = s.items(body)
             page = KeysetPage(position)
             for item in items:
-                page.add(item, s.record_id(item), lambda item=item: s.updated.read(dig(item, (s.d.incremental.field,)),
-                                                                                    item),
-                         lambda updated, item=item: self._record(s, item, updated))
+                page.add(item, s.record_id(item), partial(self._updated, s, item), partial(self._record, s, item))
             following = pager.next_token(PageResponse(body, resp.headers, len(items))) if pager else None
             done = following is None or not items
             if positional and page.moved:
@@ -269,6 +268,11 @@ class RestAdapter(AgencyAdapter[RestConfig]):
         return url or self._render(s.d.path), params
 
     # --- mapping -------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _updated(s: _Stream, item: Any) -> datetime:
+        assert s.updated is not None and s.d.incremental is not None  # only incremental streams read by keyset
+        return s.updated.read(dig(item, (s.d.incremental.field,)), item)
 
     def _record(self, s: _Stream, item: Any, updated: datetime | None) -> dict[str, Any]:
         if not isinstance(item, Mapping):
