@@ -48,6 +48,8 @@ def mocks() -> Iterator[MockAgencies]:
 def agencies_file(mocks: MockAgencies, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name, connection in CONNECTIONS.items():
         monkeypatch.setenv(name, json.dumps(connection))
+    # Commands run without --database-url (agencies shows breaker state) must not leave a store in the work tree.
+    monkeypatch.setenv("MPP_DATABASE_URL", f"sqlite:///{tmp_path / 'default-store.db'}")
     path = tmp_path / "agencies.yaml"
     path.write_text(yaml.safe_dump(agencies_doc(mocks.urls)), encoding="utf-8")
     return path
