@@ -14,15 +14,12 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from mpp_bus.bus import Bus
 from mpp_bus.cli.common import console, fail, settings_from, table
 from mpp_bus.cli.sync import results_table, sync_agencies
 from mpp_bus.config import AgencyInstance
 from mpp_bus.engine import RunResult
 from mpp_bus.store import Store
-from mpp_bus.store.tables import applications
 
 # The mock agencies' published demo credentials; a real deployment sets its own connections.
 MOCK_CONNECTIONS = {
@@ -122,17 +119,11 @@ def summary_table(store: Store):  # noqa: ANN201 - a rich Table
 
 def show_sample_citizen(store: Store) -> None:
     """One citizen with applications at the most agencies, as the portal's tracking page would list them."""
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            select(applications.c.nik_hash)
-            .group_by(applications.c.nik_hash)
-            .order_by(func.count(func.distinct(applications.c.agency_id)).desc(), applications.c.nik_hash)
-            .limit(1)
-        ).one_or_none()
-    if row is None:
+    nik_hash = store.widest_citizen()
+    if nik_hash is None:
         console.print("no applications in the store")
         return
-    apps = store.citizen_applications(row.nik_hash)
+    apps = store.citizen_applications(nik_hash)
     console.print(table(
         f"One citizen ({apps[0].nik_masked}) across {len({a.agency_id for a in apps})} agencies",
         ["agency", "application", "service", "status", "agency status", "since", "SLA due", "fresh as of"],

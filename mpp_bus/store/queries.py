@@ -235,6 +235,17 @@ def citizen_applications(conn: Connection, nik_hash: str) -> list[CitizenApplica
     ]
 
 
+def widest_citizen(conn: Connection) -> str | None:
+    """The NIK hash with applications at the most agencies (a sample citizen for demos), or None when empty."""
+    row = conn.execute(
+        select(applications.c.nik_hash)
+        .group_by(applications.c.nik_hash)
+        .order_by(func.count(func.distinct(applications.c.agency_id)).desc(), applications.c.nik_hash)
+        .limit(1)
+    ).one_or_none()
+    return None if row is None else str(row.nik_hash)
+
+
 def status_history(conn: Connection, agency_id: str, application_id: str) -> list[HistoryEntry]:
     """The status events of one application, oldest first (including out-of-order ones, ``applied=False``)."""
     stmt = (

@@ -82,6 +82,10 @@ class Store:
         with self.engine.connect() as conn:
             return queries.citizen_applications(conn, nik_hash)
 
+    def widest_citizen(self) -> str | None:
+        with self.engine.connect() as conn:
+            return queries.widest_citizen(conn)
+
     def status_history(self, agency_id: str, application_id: str) -> list[queries.HistoryEntry]:
         with self.engine.connect() as conn:
             return queries.status_history(conn, agency_id, application_id)
