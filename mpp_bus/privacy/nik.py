@@ -7,6 +7,7 @@ look-ups) and ``mask`` (for display). Nothing here ever puts a NIK into an excep
 from __future__ import annotations
 
 import hashlib
+import re
 
 NIK_LENGTH = 16
 _BLOCK = 64  # sha256's block size, for HMAC
@@ -14,32 +15,32 @@ _BLOCK = 64  # sha256's block size, for HMAC
 
 def nik_problem(value: object) -> str | None:
     """Why ``value`` is not a valid NIK, or None when it is. The reason never repeats the value."""
-    if not isinstance(value, str):
-        return "NIK must be a string of 16 digits"
-    if len(value) != NIK_LENGTH or not value.isascii() or not value.isdigit():
-        return "NIK must be exactly 16 digits"
+    # This runs for every application of every sync: the common valid case is a regex match and two set look-ups.
+    if not isinstance(value, str) or _SHAPE.match(value) is None:
+        return "NIK must be exactly 16 digits" if isinstance(value, str) else "NIK must be a string of 16 digits"
     if value[0:2] == "00" or value[2:4] == "00" or value[4:6] == "00":
         return "NIK region code (digits 1-6) has a zero province, regency or district"
-    day, month, year = int(value[6:8]), int(value[8:10]), int(value[10:12])
-    if day > 40:  # women: 40 is added to the day of birth
-        day -= 40
-    if not _is_date(day, month, year):
+    day_month = value[6:10]
+    if day_month not in _DAY_MONTHS or (day_month in _LEAP_DAYS and int(value[10:12]) % 4):
         return "NIK birth date (digits 7-12) is not a calendar date"
     if value[12:16] == "0000":
         return "NIK serial (digits 13-16) is 0000"
     return None
 
 
+# ASCII digits only (\d would also take other scripts' digits); fullmatch semantics through \Z.
+_SHAPE = re.compile(r"[0-9]{16}\Z")
 _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def _is_date(day: int, month: int, yy: int) -> bool:
-    # The two-digit year is ambiguous; a date valid in either century is accepted. 29 February needs a leap year,
-    # which 19yy or 20yy is exactly when yy is a multiple of 4 (2000 was one). Arithmetic, not date(): this runs for
-    # every record of a sync.
-    if not (1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month]):
-        return False
-    return month != 2 or day != 29 or yy % 4 == 0
+# Every DDMM a NIK may hold: women have 40 added to the day of birth.
+_DAY_MONTHS = frozenset(
+    f"{day + offset:02d}{month:02d}"
+    for month in range(1, 13)
+    for day in range(1, _DAYS_IN_MONTH[month] + 1)
+    for offset in (0, 40)
+)
+# 29 February needs a leap year. The two-digit year is ambiguous; 19yy or 20yy is a leap year exactly when yy is a
+# multiple of 4 (2000 was one), so a date valid in either century is accepted.
+_LEAP_DAYS = frozenset(("2902", "6902"))
 
 
 def mask(nik: str) -> str:
