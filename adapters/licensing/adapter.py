@@ -120,7 +120,7 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
         due = a.get("sla_due_date")
         return {
             "agency_id": self.agency_id, "application_id": a["id"], "service_code": a["service_code"],
-            "applicant_nik": checked_nik(a.get("applicant_nik")), "status": self.status_mapping(a["status"]).value,
+            "applicant_nik": checked_nik(a.get("applicant_nik")), "status": self.status_mapping(a["status"]),
             "agency_status": a["status"], "status_at": status_at, "submitted_at": submitted,
             "sla_due_date": date.fromisoformat(due) if due else None, "output_document": a.get("document_number"),
             "source_updated_at": updated,

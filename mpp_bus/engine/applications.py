@@ -15,12 +15,11 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
-from mpp_bus.canonical.entities import Application
 from mpp_bus.canonical.status import Status, can_follow, is_later
 from mpp_bus.engine.result import StageTimes
 from mpp_bus.privacy import NikHasher, mask
@@ -33,6 +32,10 @@ _STATUS = {s.value: s for s in Status}
 # (page index, status, source_updated_at as the writer encodes it, content_hash, application row, event row)
 _Record = tuple[int, Status, Any, str, tuple[Any, ...], tuple[Any, ...]]
 _UPDATED = 2
+Prepared = dict[str, list[_Record]]
+"""A page ready to decide: application id -> its records in page order."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass
@@ -51,90 +54,121 @@ def idempotency_key(agency_id: str, application_id: str, agency_status: str, sta
 def write_applications(
     conn: Connection,
     writer: ApplicationWriter,
-    hasher: NikHasher,
     agency_id: str,
-    models: list[tuple[int, Application]],
+    prepared: Prepared,
     *,
-    now: datetime,
     stages: StageTimes | None = None,
 ) -> PageOutcome:
-    """Decide and write one page; ``stages`` gets the time spent mapping (``map``) and in the store (``write``)."""
+    """Decide and write one prepared page; ``stages`` gets the time (``write``: deciding needs the stored state).
+
+    An ``optimistic`` writer first inserts each id's page winner as if the store held nothing (``insert_new``);
+    only the ids already stored are then looked up and decided against what is held. A first load thus never reads
+    the store back."""
     clock = time.perf_counter
     started = clock()
     outcome = PageOutcome()
-    by_id = _prepare(writer, hasher, agency_id, models, now)
-    mapped = clock()
-    current = writer.current(conn, agency_id, by_id.keys())
-    decided = clock()
+    decided: dict[str, _Decided] = {}
+    pending = prepared
+    if writer.optimistic:
+        fresh = {app_id: _decide(group, None) for app_id, group in prepared.items()}
+        inserted = writer.insert_new(conn, [d[0] for d in fresh.values() if d[0] is not None])
+        decided = {app_id: fresh[app_id] for app_id in inserted}
+        pending = {app_id: group for app_id, group in prepared.items() if app_id not in inserted}
+    current = writer.current(conn, agency_id, pending.keys())
     rows: list[tuple[Any, ...]] = []
+    for app_id, group in pending.items():
+        held = current.get(app_id)
+        result = decided[app_id] = _decide(group, None if held is None else (_STATUS[held[0]], held[1], held[2]))
+        if result[0] is not None:
+            rows.append(result[0])
     events: list[tuple[Any, ...]] = []
     counts = outcome.counts
-    for app_id, group in by_id.items():
-        held = current.get(app_id)
-        state = None if held is None else (_STATUS[held[0]], held[1], held[2])
-        if len(group) > 1:
-            group.sort(key=lambda r: r[_UPDATED])  # stable: page order among equal times
-        winner: tuple[Any, ...] | None = None  # the row of the last applied record
-        for rec in group:
-            index, status, updated, content_hash, row, event = rec
-            if state is None or updated > state[1] or (updated == state[1] and is_later(state[0], status)):
-                if state is not None and not can_follow(state[0], status):
-                    outcome.refused.append((index, _refusal(status, state[0])))
-                    continue
-                if winner is not None:
-                    counts.stale += 1
-                winner = row
-                state = (status, updated, content_hash)
-                events.append((*event, True, row[-1]))
-            elif updated == state[1] and content_hash == state[2]:
-                counts.unchanged += 1
-            else:
-                counts.stale += 1
-                events.append((*event, False, row[-1]))
-        if winner is not None:
-            counts.stored += 1
-            rows.append(winner)
-    written = clock()
+    for winner, page_events, stale, unchanged, refused in decided.values():
+        events.extend(page_events)
+        counts.stored += winner is not None
+        counts.stale += stale
+        counts.unchanged += unchanged
+        outcome.refused.extend(refused)
     writer.write_page(conn, rows, events)
     if stages is not None:
-        stages.map += (mapped - started) + (written - decided)
-        stages.write += (decided - mapped) + (clock() - written)
+        stages.write += clock() - started
     return outcome
 
 
-def _prepare(
-    writer: ApplicationWriter, hasher: NikHasher, agency_id: str, models: list[tuple[int, Application]], now: datetime
-) -> dict[str, list[_Record]]:
-    """Rows and events of a page, the NIK replaced by its keyed hash and mask as early as possible."""
+# What the page does to one application: (row to write or None, history rows, stale, unchanged, refused records)
+_Decided = tuple[tuple[Any, ...] | None, list[tuple[Any, ...]], int, int, list[tuple[int, str]]]
+
+
+def _decide(group: list[_Record], state: tuple[Status, Any, str] | None) -> _Decided:
+    """One application's records in source-time order, from the held ``state`` (status, updated, content hash)."""
+    if len(group) > 1:
+        group.sort(key=lambda r: r[_UPDATED])  # stable: page order among equal times
+    winner: tuple[Any, ...] | None = None  # the row of the last applied record
+    events: list[tuple[Any, ...]] = []
+    refused: list[tuple[int, str]] = []
+    stale = unchanged = 0
+    for index, status, updated, content_hash, row, event in group:
+        if state is None or updated > state[1] or (updated == state[1] and is_later(state[0], status)):
+            if state is not None and not can_follow(state[0], status):
+                refused.append((index, _refusal(status, state[0])))
+                continue
+            if winner is not None:
+                stale += 1
+            winner = row
+            state = (status, updated, content_hash)
+            events.append((*event, True, row[-1]))
+        elif updated == state[1] and content_hash == state[2]:
+            unchanged += 1
+        else:
+            stale += 1
+            events.append((*event, False, row[-1]))
+    return winner, events, stale, unchanged, refused
+
+
+def prepare_applications(
+    writer: ApplicationWriter, hasher: NikHasher, agency_id: str, records: list[tuple[int, dict[str, Any]]],
+    now: datetime,
+) -> Prepared:
+    """Rows and events of a page, the NIK replaced by its keyed hash and mask as early as possible. Needs no store,
+    so it runs while the page before is being written.
+
+    This loop runs once per record of every sync: names are bound locally and nothing is computed twice."""
     enc = writer.time
     enc_date = writer.date
     now_enc = enc(now)
     nik_hash = hasher.hash
     sha256 = hashlib.sha256
     blake2b = hashlib.blake2b
-    by_id: dict[str, list[_Record]] = {}
-    for index, m in models:
-        app_id, nik, status, agency_status = m.application_id, m.applicant_nik, m.status, m.agency_status
-        status_at = m.status_at.astimezone(UTC)
+    utc = UTC
+    epoch, micro = _EPOCH, _MICROSECOND
+    by_id: Prepared = {}
+    for index, r in records:
+        app_id, nik, status, agency_status = r["application_id"], r["applicant_nik"], r["status"], r["agency_status"]
+        status_at = r["status_at"].astimezone(utc)
+        status_text = status_at.isoformat()
+        updated = r["source_updated_at"]
+        submitted = r["submitted_at"]
+        due = r.get("sla_due_date")
+        document = r.get("output_document")
+        hashed = nik_hash(nik)
+        # What "the same content" means at an equal source time: every stored field, times as microseconds since
+        # the epoch (formatting an aware datetime as text costs several times more).
+        content_hash = blake2b(
+            f"{r['service_code']}|{hashed}|{status.value}|{agency_status}|{(status_at - epoch) // micro}|"
+            f"{(submitted - epoch) // micro}|{due and due.toordinal()}|{document}|"
+            f"{(updated - epoch) // micro}".encode(),
+            digest_size=16,
+        ).hexdigest()
+        updated_enc = enc(updated)
         status_at_enc = enc(status_at)
-        source_updated_at = enc(m.source_updated_at)
-        content = (
-            m.service_code,
-            nik_hash(nik),
-            mask(nik),
-            status.value,
-            agency_status,
-            status_at_enc,
-            enc(m.submitted_at),
-            enc_date(m.sla_due_date),
-            m.output_document,
-            source_updated_at,
+        # idempotency_key() inlined
+        key = sha256(f"{agency_id}|{app_id}|{agency_status}|{status_text}".encode()).hexdigest()
+        rec = (
+            index, status, updated_enc, content_hash,
+            (agency_id, app_id, r["service_code"], hashed, mask(nik), status.value, agency_status, status_at_enc,
+             enc(submitted), enc_date(due), document, updated_enc, content_hash, now_enc),
+            (agency_id, app_id, status.value, agency_status, status_at_enc, key),
         )
-        content_hash = blake2b(repr(content).encode(), digest_size=16).hexdigest()
-        # idempotency_key() inlined: this loop runs once per record
-        key = sha256(f"{agency_id}|{app_id}|{agency_status}|{status_at.isoformat()}".encode()).hexdigest()
-        rec = (index, status, source_updated_at, content_hash, (agency_id, app_id, *content, content_hash, now_enc),
-               (agency_id, app_id, content[3], agency_status, status_at_enc, key))
         group = by_id.get(app_id)
         if group is None:
             by_id[app_id] = [rec]

@@ -15,11 +15,13 @@ from mpp_bus.store.state import current_services, mark_seen, upsert_services
 
 
 def write_services(
-    conn: Connection, agency_id: str, models: list[tuple[int, Service]], *, generation: int, now: datetime
+    conn: Connection, agency_id: str, records: list[tuple[int, dict[str, Any]]], *, generation: int, now: datetime
 ) -> RunCounts:
     counts = RunCounts()
     latest: dict[str, dict[str, Any]] = {}
-    for _, m in models:
+    for _, record in records:
+        # Validated already: the model only fills in defaults and gives the stored (JSON) form.
+        m = Service.model_construct(**record)
         if m.code in latest:  # a duplicate within the page: the last one wins
             counts.unchanged += 1
         latest[m.code] = _row(agency_id, m, generation, now)

@@ -1,7 +1,8 @@
-"""Reading ahead: the adapter fetches and maps the next page in a background thread while the engine writes the
-current one.
+"""Reading ahead: the next page is fetched, mapped, validated and prepared in a background thread while the engine
+writes the current one.
 
-Waiting on the agency (HTTP, the agency's own work) and waiting on the store then overlap instead of adding up.
+Waiting on the agency (HTTP, the agency's own work), the work in Python and waiting on the store then overlap instead
+of adding up.
 The queue holds at most ``depth`` pages, so memory stays flat: one page being written, ``depth`` waiting, one being
 read. Pages, the end of the read and the adapter's exception arrive in order, so a sync behaves exactly as if it
 iterated the adapter itself; the adapter's iterator is closed in the thread that ran it.

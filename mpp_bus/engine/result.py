@@ -9,9 +9,11 @@ from dataclasses import dataclass
 class StageTimes:
     """Seconds a run spent in each stage (measured per page, never per record).
 
-    ``fetch`` is the engine waiting for the adapter's next page (HTTP, parsing and the adapter's own mapping; with
-    read-ahead only the part not hidden behind writing); ``validate`` the whole-page validation; ``map`` NIK hashing,
-    the decisions against the stored state and building rows; ``write`` the store's statements and commits.
+    ``fetch`` is the engine waiting for the next page (with read-ahead, only the part not hidden behind writing);
+    ``validate`` the whole-page validation; ``map`` NIK hashing and building rows; ``write`` the decisions against
+    the stored state, the store's statements and commits. ``validate`` and ``map`` run in the read-ahead thread, so
+    with read-ahead they overlap ``write`` and the stages add up to more than the run's time. The adapter's own
+    HTTP, parsing and mapping are inside ``fetch``.
     """
 
     fetch: float = 0.0

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from mpp_bus.canonical.entities import Application, Service
 from mpp_bus.contract.adapter import Adapter
 from mpp_bus.contract.stream import Page, Reject, StreamName, StreamSpec, SyncMode
-from mpp_bus.engine.applications import write_applications
+from mpp_bus.engine.applications import Prepared, prepare_applications, write_applications
 from mpp_bus.engine.catalog import write_services
 from mpp_bus.engine.prefetch import Prefetcher
 from mpp_bus.engine.result import RunProgress, RunResult, StageTimes
@@ -35,7 +35,7 @@ log = logging.getLogger("mpp_bus.engine")
 
 MAX_ERROR = 4000
 
-# stream -> (canonical model, id field)
+# stream -> (canonical model, id field); pages are validated into dicts by the model's rules (canonical.records)
 _MODELS: dict[str, tuple[type[BaseModel], str]] = {
     StreamName.CATALOG: (Service, "code"),
     StreamName.APPLICATIONS: (Application, "application_id"),
@@ -58,6 +58,17 @@ class _Run:
     stages: StageTimes = field(default_factory=StageTimes)
 
 
+@dataclass
+class _Staged:
+    """A page read, validated and (applications) prepared, waiting for its write."""
+
+    page: Page
+    good: list[tuple[int, Any]]
+    bad: list[Invalid]
+    prepared: Prepared | None
+    now: datetime
+
+
 class SyncEngine:
     """Runs syncs of one agency stream at a time into a store.
 
@@ -68,8 +79,8 @@ class SyncEngine:
         print(result.status, result.read, result.stored, result.quarantined)
 
     ``lock_wait`` is how long a sync waits for another writer of the same agency stream (0: fail at once with
-    ``SyncLockedError``). ``prefetch`` is how many pages the adapter reads ahead in a background thread while the
-    engine writes (0: read in the engine's thread).
+    ``SyncLockedError``). ``prefetch`` is how many pages are read, validated and prepared ahead in a background
+    thread while the engine writes (0: all in the engine's thread).
     """
 
     def __init__(self, store: Store, hasher: NikHasher, *, lock_wait: float = 0.0, prefetch: int = 1) -> None:
@@ -123,21 +134,21 @@ class SyncEngine:
             with conn.begin():
                 held = store_state.load_cursor(conn, agency_id, spec.name.value)
             position = _start(spec, held, full_refresh)
-            pages: Iterator[Page] = adapter.read(spec.name, position.cursor)
+            pages = self._staged(adapter.read(spec.name, position.cursor), run)
             if self.prefetch > 0:
                 pages = Prefetcher(pages, self.prefetch)
             stages, clock = run.stages, time.perf_counter
             try:
                 while True:
                     mark = clock()
-                    page = next(pages, None)
+                    staged = next(pages, None)
                     stages.fetch += clock() - mark
-                    if page is None:
+                    if staged is None:
                         break
                     with conn.begin():
-                        counts = self._write_page(conn, run, page, position.generation)
+                        counts = self._write_page(conn, run, staged, position.generation)
                         mark = clock()
-                        position = _advance(spec, position, page)
+                        position = _advance(spec, position, staged.page)
                         store_state.save_cursor(conn, agency_id, spec.name.value, position, now=_now())
                         run.counts.add(counts)
                         store_state.record_progress(conn, run.run_id, run.counts)
@@ -158,22 +169,42 @@ class SyncEngine:
                     store_state.save_cursor(conn, agency_id, spec.name.value, done, now=_now())
                     store_state.record_progress(conn, run.run_id, run.counts)
 
-    def _write_page(self, conn: Connection, run: _Run, page: Page, generation: int) -> RunCounts:
+    def _staged(self, pages: Iterator[Page], run: _Run) -> Iterator[_Staged]:
+        """Each page validated and, for applications, pseudonymised and laid out as rows: work that needs no store,
+        done in the read-ahead thread while the page before is written."""
         model, id_field = _MODELS[run.spec.name]
-        now = _now()
-        stages, mark = run.stages, time.perf_counter()
-        good, bad = validate_page(model, page.records, id_field)
-        good, foreign = _own_records(good, page.records, id_field, run.agency_id)
-        bad.extend(foreign)
-        stages.validate += time.perf_counter() - mark
-        if run.spec.name is StreamName.APPLICATIONS:
-            outcome = write_applications(conn, self.store.writer, self.hasher, run.agency_id, good, now=now,
-                                         stages=stages)
+        stages, clock = run.stages, time.perf_counter
+        applications = run.spec.name is StreamName.APPLICATIONS
+        try:
+            for page in pages:
+                now = _now()
+                mark = clock()
+                good, bad = validate_page(model, page.records, id_field)
+                good, foreign = _own_records(good, page.records, id_field, run.agency_id)
+                bad.extend(foreign)
+                validated = clock()
+                stages.validate += validated - mark
+                prepared = None
+                if applications:
+                    prepared = prepare_applications(self.store.writer, self.hasher, run.agency_id, good, now)
+                    stages.map += clock() - validated
+                yield _Staged(page, good, bad, prepared, now)
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+
+    def _write_page(self, conn: Connection, run: _Run, staged: _Staged, generation: int) -> RunCounts:
+        page, bad, now = staged.page, staged.bad, staged.now
+        id_field = _MODELS[run.spec.name][1]
+        stages = run.stages
+        if staged.prepared is not None:
+            outcome = write_applications(conn, self.store.writer, run.agency_id, staged.prepared, stages=stages)
             counts = outcome.counts
             bad.extend(invalid(i, page.records[i], id_field, reason) for i, reason in outcome.refused)
         else:
             mark = time.perf_counter()
-            counts = write_services(conn, run.agency_id, good, generation=generation, now=now)
+            counts = write_services(conn, run.agency_id, staged.good, generation=generation, now=now)
             stages.write += time.perf_counter() - mark
         mark = time.perf_counter()
         quarantined = [self._quarantine_row(run, item.record_id, item.reason, item.payload, now) for item in bad]
@@ -318,13 +349,13 @@ def _own_records(
     good: list[tuple[int, Any]], records: list[Any], id_field: str, agency_id: str
 ) -> tuple[list[tuple[int, Any]], list[Invalid]]:
     """Records must belong to the agency being synced; another agency's record is quarantined, never stored."""
-    if all(m.agency_id == agency_id for _, m in good):
+    if all(r["agency_id"] == agency_id for _, r in good):
         return good, []
-    mine = [(i, m) for i, m in good if m.agency_id == agency_id]
+    mine = [(i, r) for i, r in good if r["agency_id"] == agency_id]
     foreign = [
         invalid(i, records[i], id_field, f"agency_id: the record belongs to another agency, not to {agency_id}")
-        for i, m in good
-        if m.agency_id != agency_id
+        for i, r in good
+        if r["agency_id"] != agency_id
     ]
     return mine, foreign
 

@@ -157,11 +157,11 @@ def agency_versions(pages: Iterable[Page]) -> tuple[dict[str, Version], int]:
     for page in pages:
         good, bad = validate_page(Application, page.records, "application_id")
         rejects += len(page.rejects) + len(bad)
-        for _, model in good:
-            version = Version(model.agency_status, model.source_updated_at.astimezone(UTC))
-            held = versions.get(model.application_id)
+        for _, record in good:
+            version = Version(record["agency_status"], record["source_updated_at"].astimezone(UTC))
+            held = versions.get(record["application_id"])
             if held is None or version.updated >= held.updated:
-                versions[model.application_id] = version
+                versions[record["application_id"]] = version
     return versions, rejects
 
 

@@ -49,6 +49,8 @@ class ApplicationWriter(ABC):
     """
 
     dialect: str
+    # True when ``insert_new`` is cheaper than looking ids up: a first load then never reads the store back.
+    optimistic: bool = False
 
     def prepare(self, conn: Connection) -> None:  # noqa: B027 - a hook: most writers need nothing here
         """Once per connection, outside a transaction, before the first page (staging tables and the like)."""
@@ -64,6 +66,11 @@ class ApplicationWriter(ABC):
     @abstractmethod
     def current(self, conn: Connection, agency_id: str, ids: Collection[str]) -> dict[str, Current]:
         """The stored state of the applications ``ids`` of one agency, in one query."""
+
+    def insert_new(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> set[str]:
+        """Insert the rows whose application is not stored yet and return their ids; rows of stored applications
+        are left alone. Only called when ``optimistic`` is true."""
+        raise NotImplementedError
 
     @abstractmethod
     def upsert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -17,6 +17,7 @@ from mpp_bus.store.writers.base import (
 )
 
 _APP_STAGE = "mpp_stage_applications"
+_NEW_STAGE = "mpp_stage_new_applications"
 # Wire types of APPLICATION_COLUMNS and EVENT_COLUMNS for binary COPY (varchar travels as text).
 _TIME = "timestamptz"
 _APP_TYPES = ["text"] * 7 + [_TIME, _TIME, "date", "text", _TIME, "text", _TIME]
@@ -28,6 +29,7 @@ class PostgresWriter(ApplicationWriter):
     """Staging tables empty themselves at commit, so ``upsert`` and ``add_events`` run at most once a transaction."""
 
     dialect = "postgresql"
+    optimistic = True  # an index probe per id is the cost of a page: insert first, look up only the conflicts
 
     def __init__(self) -> None:
         app_cols = ", ".join(APPLICATION_COLUMNS)
@@ -37,11 +39,18 @@ class PostgresWriter(ApplicationWriter):
             # ON COMMIT DELETE ROWS: each page's transaction starts with empty staging tables.
             f"CREATE TEMP TABLE IF NOT EXISTS {_APP_STAGE} ON COMMIT DELETE ROWS AS "
             f"SELECT {app_cols} FROM applications WITH NO DATA; "
+            f"CREATE TEMP TABLE IF NOT EXISTS {_NEW_STAGE} ON COMMIT DELETE ROWS AS "
+            f"SELECT {app_cols} FROM applications WITH NO DATA; "
             f"CREATE TEMP TABLE IF NOT EXISTS {_EVENT_STAGE} ON COMMIT DELETE ROWS AS "
             f"SELECT {event_cols} FROM status_events WITH NO DATA"
         )
         # Binary COPY: no text formatting of times on our side, no parsing on the server's.
         self._copy_apps = f"COPY {_APP_STAGE} ({app_cols}) FROM STDIN (FORMAT BINARY)"
+        self._copy_new = f"COPY {_NEW_STAGE} ({app_cols}) FROM STDIN (FORMAT BINARY)"
+        self._insert_new = (
+            f"INSERT INTO applications ({app_cols}) SELECT {app_cols} FROM {_NEW_STAGE} "
+            "ON CONFLICT (agency_id, application_id) DO NOTHING RETURNING application_id"
+        )
         self._copy_events = f"COPY {_EVENT_STAGE} ({event_cols}) FROM STDIN (FORMAT BINARY)"
         self._upsert = (
             f"INSERT INTO applications ({app_cols}) SELECT {app_cols} FROM {_APP_STAGE} "
@@ -63,7 +72,8 @@ class PostgresWriter(ApplicationWriter):
                 cur.execute(statement)
 
     def time(self, value: datetime) -> Any:
-        return value.astimezone(UTC)
+        # Aware datetimes as they are: binary COPY sends the instant whatever the zone, and they compare as instants.
+        return value
 
     def date(self, value: date | None) -> Any:
         return value
@@ -75,6 +85,14 @@ class PostgresWriter(ApplicationWriter):
             # Never a prepared (generic) plan: one made while the table was small would scan it whole for ever.
             cur.execute(self._current, (agency_id, list(ids)), prepare=False)
             return {row[0]: (row[1], row[2], row[3]) for row in cur.fetchall()}
+
+    def insert_new(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> set[str]:
+        if not rows:
+            return set()
+        with driver_connection(conn).cursor() as cur:
+            _copy(cur, self._copy_new, _APP_TYPES, rows)
+            cur.execute(self._insert_new)
+            return {row[0] for row in cur.fetchall()}
 
     def upsert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         self.write_page(conn, rows, ())
