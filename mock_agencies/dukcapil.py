@@ -23,11 +23,11 @@ from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
 from mock_agencies.catalogs import DUKCAPIL_LIFECYCLE, DUKCAPIL_SERVICES
-from mock_agencies.datasets import App, Dataset, Key
+from mock_agencies.datasets import App, Dataset, Key, Layout
 from mock_agencies.faults import BAD_NIK, IMPOSSIBLE_DATE, MISSING_ID, UNKNOWN_STATUS, Faults
 from mock_agencies.httpbase import AgencyServer, Request, Response, json_response
 from mock_agencies.population import Population
-from mock_agencies.timefmt import iso_date, parse_rfc3339, rfc3339
+from mock_agencies.timefmt import ISO_DAYS, UTC_SECONDS, iso_date, parse_rfc3339, rfc3339
 
 NS = "urn:mpp:mock:dukcapil:v1"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -162,12 +162,20 @@ def _xsd(epoch: int) -> str:
     return rfc3339(epoch)[:-1] + "+00:00"
 
 
+LAYOUT = Layout("<tns:Permohonan><tns:NomorPermohonan>${id}</tns:NomorPermohonan><tns:KodeLayanan>${service}"
+                "</tns:KodeLayanan><tns:NikPemohon>${nik}</tns:NikPemohon><tns:StatusKode>${status}</tns:StatusKode>"
+                "<tns:WaktuStatus>${status_at}+00:00</tns:WaktuStatus>"
+                "<tns:WaktuPengajuan>${submitted_at}+00:00</tns:WaktuPengajuan><tns:BatasSla>${sla_due}</tns:BatasSla>"
+                "${document}<tns:DiperbaruiPada>${updated_at}+00:00</tns:DiperbaruiPada></tns:Permohonan>",
+                status_at=UTC_SECONDS, submitted_at=UTC_SECONDS, sla_due=ISO_DAYS, updated_at=UTC_SECONDS,
+                document=("<tns:NomorDokumen>%s</tns:NomorDokumen>", ""), quote=escape)
+
+
 def _fast_item(record: App, corruption: int | None) -> str:
     if corruption is None:
-        rid, nik, status, submitted = record.id, record.nik, record.status, record.submitted_at
-    else:
-        f = _fields(record, corruption)
-        rid, nik, status, submitted = f["id"], f["nik"], f["status"], f["submitted"]
+        return LAYOUT.write(record)
+    f = _fields(record, corruption)
+    rid, nik, status, submitted = f["id"], f["nik"], f["status"], f["submitted"]
     doc = record.document_number
     return "".join((
         "<tns:Permohonan>",
@@ -182,9 +190,12 @@ def _fast_item(record: App, corruption: int | None) -> str:
 
 
 def fast_changes_xml(rows: list[tuple[App, int | None]], token: str | None) -> bytes:
+    return changes_xml([_fast_item(r, k) for r, k in rows], token)
+
+
+def changes_xml(items: list[str], token: str | None) -> bytes:
     parts = [_OPEN]
-    parts.append("<tns:Items>" + "".join(_fast_item(r, k) for r, k in rows) + "</tns:Items>" if rows
-                 else "<tns:Items/>")
+    parts.append("<tns:Items>" + "".join(items) + "</tns:Items>" if items else "<tns:Items/>")
     if token:
         parts.append(f"<tns:NextPageToken>{token}</tns:NextPageToken>")
     parts.append(_CLOSE)
@@ -217,10 +228,7 @@ class DukcapilServer(AgencyServer):
 
     def changes(self, since: int, token: str | None, size: int | None) -> tuple[list[tuple[App, int | None]],
                                                                                str | None]:
-        size = DEFAULT_PAGE_SIZE if size is None else size
-        if not 1 <= size <= MAX_PAGE_SIZE:
-            raise ValueError(f"PageSize harus antara 1 dan {MAX_PAGE_SIZE}")
-        key: Key = _decode_token(token) if token else (since, None)
+        key, size = _page_request(since, token, size)
         records = self.data.page(key, size + 1)
         more = len(records) > size
         records = records[:size]
@@ -282,10 +290,15 @@ class DukcapilServer(AgencyServer):
             if not since_text:
                 raise ValueError("Since wajib diisi")
             size = int(size_text) if size_text else None
-            rows, token_out = self.changes(parse_rfc3339(since_text), token or None, size)
+            if not self.faults.shapes_records:
+                items, last = self.data.render(*_page_request(parse_rfc3339(since_text), token or None, size),
+                                               LAYOUT)
+                body = changes_xml(items, None if last is None else _encode_token(last))
+            else:
+                body = fast_changes_xml(*self.changes(parse_rfc3339(since_text), token or None, size))
         except ValueError as exc:
             return self.fault("Client.InvalidArgument", str(exc))
-        return Response(200, fast_changes_xml(rows, token_out), "text/xml; charset=utf-8")
+        return Response(200, body, "text/xml; charset=utf-8")
 
     def _spyne(self, request: Request) -> Response:
         host = request.headers.get("Host", "127.0.0.1")
@@ -332,6 +345,14 @@ class DukcapilServer(AgencyServer):
 
 def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
+
+
+def _page_request(since: int, token: str | None, size: int | None) -> tuple[Key, int]:
+    """The key to page from and the page size, checked."""
+    size = DEFAULT_PAGE_SIZE if size is None else size
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise ValueError(f"PageSize harus antara 1 dan {MAX_PAGE_SIZE}")
+    return (_decode_token(token) if token else (since, None)), size
 
 
 def _encode_token(key: tuple[int, str]) -> str:

@@ -16,6 +16,7 @@ DEFAULT_DELAY = 2.0
 # How a malformed record is broken.
 BAD_NIK, MISSING_ID, UNKNOWN_STATUS, IMPOSSIBLE_DATE = range(4)
 CORRUPTION_NAMES = ("invalid_nik", "missing_id", "unknown_status", "impossible_date")
+RECORD_PROFILES = frozenset({"malformed", "duplicates", "out_of_order"})  # profiles that change a page's records
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ class Faults:
             self.rate = DEFAULT_RATES.get(profile, 0.0) if rate is None else rate
             self.delay = DEFAULT_DELAY if delay is None else delay
             self._calls = 0
+
+    @property
+    def shapes_records(self) -> bool:
+        """Whether pages must go through AgencyServer.shape_page (record by record) rather than the fast writer."""
+        return self.profile in RECORD_PROFILES
 
     def describe(self) -> dict[str, object]:
         return {"profile": self.profile, "rate": self.rate, "delay": self.delay, "calls": self._calls,

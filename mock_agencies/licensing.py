@@ -1,7 +1,8 @@
 """Mock business licensing (OSS style): REST JSON behind OAuth2 client credentials, one server for many tenants.
 
 Tenants are the national OSS system (`oss`) and any regional licensing office `dpmptsp-PPKK` whose PP.KK is a
-regency code. Pages are written from string templates: generic dict building and json.dumps would halve throughput.
+regency code. Pages are written from a string template (LAYOUT): generic dict building and json.dumps would cost
+several times as much per record.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from mock_agencies.catalogs import LICENSING_LIFECYCLE, OSS_SERVICES, Service, regional_services
-from mock_agencies.datasets import App, Dataset, Key
+from mock_agencies.datasets import App, Dataset, Key, Layout
 from mock_agencies.faults import BAD_NIK, IMPOSSIBLE_DATE, MISSING_ID, UNKNOWN_STATUS, Faults
 from mock_agencies.httpbase import AgencyServer, Request, Response, json_response
 from mock_agencies.population import Population, regions
-from mock_agencies.timefmt import iso_date, parse_rfc3339, rfc3339
+from mock_agencies.timefmt import ISO_DAYS, UTC_SECONDS, iso_date, parse_rfc3339, rfc3339
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -183,18 +184,17 @@ class LicensingServer(AgencyServer):
                 key = (parse_rfc3339(since) if since else 0, None)
         except ValueError as exc:
             return self.error(400, "invalid_request", str(exc))
+        if not self.faults.shapes_records:
+            items, last = dataset.render(key, limit, LAYOUT)
+            return _page(",".join(items), last)
         records = dataset.page(key, limit + 1)
         more = len(records) > limit
         records = records[:limit]
-        next_cursor = "null"
+        last = None
         if more:
-            last = records[-2] if self.faults.profile == "duplicates" and len(records) > 1 else records[-1]
-            next_cursor = f'"{_encode_cursor((last.updated_at, last.id))}"'
-        if self.faults.profile in ("malformed", "duplicates", "out_of_order"):
-            items = ",".join(_item(r, k) for r, k in self.shape_page(dataset, records))
-        else:
-            items = ",".join([_item(r, None) for r in records])
-        return Response(200, f'{{"data":[{items}],"next_cursor":{next_cursor}}}'.encode())
+            end = records[-2] if self.faults.profile == "duplicates" and len(records) > 1 else records[-1]
+            last = (end.updated_at, end.id)
+        return _page(",".join(_item(r, k) for r, k in self.shape_page(dataset, records)), last)
 
     def error(self, status: int, code: str, message: str, retry_after: int | None = None,
               extra: dict[str, str] | None = None) -> Response:
@@ -204,15 +204,21 @@ class LicensingServer(AgencyServer):
         return json_response(status, {"error": code, "error_description": message}, headers)
 
 
-_TEMPLATE = ('{"id":"%s","service_code":"%s","applicant_nik":"%s","status":"%s","status_at":"%s",'
-             '"submitted_at":"%s","sla_due_date":"%s","document_number":%s,"updated_at":"%s"}')
+LAYOUT = Layout('{"id":"${id}","service_code":"${service}","applicant_nik":"${nik}","status":"${status}",'
+                '"status_at":"${status_at}Z","submitted_at":"${submitted_at}Z","sla_due_date":"${sla_due}",'
+                '"document_number":${document},"updated_at":"${updated_at}Z"}',
+                status_at=UTC_SECONDS, submitted_at=UTC_SECONDS, sla_due=ISO_DAYS, updated_at=UTC_SECONDS,
+                document=('"%s"', "null"))
+
+
+def _page(items: str, last: tuple[int, str] | None) -> Response:
+    next_cursor = "null" if last is None else f'"{_encode_cursor(last)}"'
+    return Response(200, f'{{"data":[{items}],"next_cursor":{next_cursor}}}'.encode())
 
 
 def _item(r: App, corruption: int | None) -> str:
-    doc = "null" if r.document_number is None else f'"{r.document_number}"'
     if corruption is None:
-        return _TEMPLATE % (r.id, r.service.code, r.nik, r.status, rfc3339(r.status_at), rfc3339(r.submitted_at),
-                            iso_date(r.sla_due_day), doc, rfc3339(r.updated_at))
+        return LAYOUT.write(r)
     item: dict[str, Any] = {"id": r.id, "service_code": r.service.code, "applicant_nik": r.nik, "status": r.status,
                             "status_at": rfc3339(r.status_at), "submitted_at": rfc3339(r.submitted_at),
                             "sla_due_date": iso_date(r.sla_due_day), "document_number": r.document_number,

@@ -9,11 +9,11 @@ import os
 from typing import Any
 
 from mock_agencies.catalogs import TAX_LIFECYCLE, TAX_SERVICES
-from mock_agencies.datasets import App, Dataset
+from mock_agencies.datasets import App, Dataset, Layout
 from mock_agencies.faults import BAD_NIK, IMPOSSIBLE_DATE, MISSING_ID, UNKNOWN_STATUS, Faults
 from mock_agencies.httpbase import AgencyServer, Request, Response, json_response
 from mock_agencies.population import Population
-from mock_agencies.timefmt import parse_wib, slash_date, wib_minutes, wib_seconds
+from mock_agencies.timefmt import SLASH_DAYS, WIB_MINUTES, WIB_SECONDS, parse_wib, slash_date, wib_minutes, wib_seconds
 
 DATASET = "tax"
 DEFAULT_PER_PAGE = 100
@@ -67,14 +67,14 @@ class TaxServer(AgencyServer):
                               "DD-MM-YYYY HH:MM:SS (WIB).")
         total = self.data.count_since(since)
         offset = (page - 1) * per_page
-        if self.faults.profile == "duplicates" and offset > 0:
-            records = self.data.page((since, None), per_page + 1, offset - 1)  # repeats the last of the page before
+        if not self.faults.shapes_records:
+            items = ",".join(self.data.render((since, None), per_page, LAYOUT, offset)[0])
         else:
-            records = self.data.page((since, None), per_page, offset)
-        if self.faults.profile in ("malformed", "duplicates", "out_of_order"):
+            if self.faults.profile == "duplicates" and offset > 0:  # repeats the last record of the page before
+                records = self.data.page((since, None), per_page + 1, offset - 1)
+            else:
+                records = self.data.page((since, None), per_page, offset)
             items = ",".join(_item(r, k) for r, k in self.shape_page(self.data, records))
-        else:
-            items = ",".join([_item(r, None) for r in records])
         pages = math.ceil(total / per_page)
         return Response(200, f'{{"hasil":[{items}],"halaman":{page},"total_halaman":{pages},'
                              f'"total_data":{total}}}'.encode())
@@ -84,15 +84,16 @@ class TaxServer(AgencyServer):
         return json_response(status, {"kode": code, "pesan": message}, headers)
 
 
-_TEMPLATE = ('{"no_permohonan":"%s","kode_layanan":"%s","npwp_or_nik":"%s","kode_status":%d,"tgl_status":"%s",'
-             '"tgl_pengajuan":"%s","jatuh_tempo":"%s","no_dokumen":%s,"terakhir_diubah":"%s"}')
+LAYOUT = Layout('{"no_permohonan":"${id}","kode_layanan":"${service}","npwp_or_nik":"${nik}","kode_status":${status},'
+                '"tgl_status":"${status_at}","tgl_pengajuan":"${submitted_at}","jatuh_tempo":"${sla_due}",'
+                '"no_dokumen":${document},"terakhir_diubah":"${updated_at}"}',
+                status_at=WIB_MINUTES, submitted_at=WIB_MINUTES, sla_due=SLASH_DAYS, updated_at=WIB_SECONDS,
+                document=('"%s"', "null"))
 
 
 def _item(r: App, corruption: int | None) -> str:
-    doc = "null" if r.document_number is None else f'"{r.document_number}"'
     if corruption is None:
-        return _TEMPLATE % (r.id, r.service.code, r.nik, r.status, wib_minutes(r.status_at),
-                            wib_minutes(r.submitted_at), slash_date(r.sla_due_day), doc, wib_seconds(r.updated_at))
+        return LAYOUT.write(r)
     item: dict[str, Any] = {"no_permohonan": r.id, "kode_layanan": r.service.code, "npwp_or_nik": r.nik,
                             "kode_status": r.status, "tgl_status": wib_minutes(r.status_at),
                             "tgl_pengajuan": wib_minutes(r.submitted_at), "jatuh_tempo": slash_date(r.sla_due_day),

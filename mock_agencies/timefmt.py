@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
+from collections.abc import Callable
 from functools import lru_cache
+from typing import NamedTuple
 
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 WIB_OFFSET = 7 * 3600
@@ -49,6 +52,53 @@ def _slash_day(day: int) -> str:
 @lru_cache(maxsize=8192)
 def _slash_day_sp(day: int) -> str:
     return _slash_day(day) + " "
+
+
+class DayTable:
+    """The text of each day (days since 1970-01-01) for hot loops: a list indexed by the day number itself, the
+    cheapest look-up there is, once `cover` has filled the days a loop will ask for (2026 is day 20,454: the list
+    stays near 160 kB). Indexing the object itself formats any day, for the rest."""
+
+    def __init__(self, fmt: Callable[[int], str]) -> None:
+        self.fmt = fmt
+        self._texts: list[str] = []
+        self._lock = threading.Lock()
+
+    def __getitem__(self, day: int) -> str:
+        return self.fmt(day)
+
+    def cover(self, first: int, last: int) -> list[str]:
+        """The list, with the text of every day from first to last in it (the list object never changes)."""
+        if first < 0:
+            raise ValueError("days before 1970 have no place in a day table")
+        with self._lock:
+            texts = self._texts
+            if len(texts) <= last:
+                texts.extend([""] * (last + 1 - len(texts)))
+            for day in range(first, last + 1):
+                if not texts[day]:
+                    texts[day] = self.fmt(day)
+        return texts
+
+
+class TimeFormat(NamedTuple):
+    """Epoch seconds as days[(t + offset) // 86400] + times[(t + offset) % 86400]."""
+
+    offset: int
+    days: DayTable
+    times: tuple[str, ...]
+
+    def __call__(self, epoch: int) -> str:
+        local = epoch + self.offset
+        return self.days[local // 86400] + self.times[local % 86400]
+
+
+ISO_DAYS = DayTable(_iso_day)  # 2025-03-01
+SLASH_DAYS = DayTable(_slash_day)  # 01/03/2025
+YEARS = DayTable(lambda day: _ymd(day)[0])  # 2025
+UTC_SECONDS = TimeFormat(0, DayTable(_iso_day_t), _HMS)  # 2025-03-01T08:15:00, the zone is the caller's to write
+WIB_SECONDS = TimeFormat(WIB_OFFSET, DayTable(_dash_day), _HMS)  # as wib_seconds()
+WIB_MINUTES = TimeFormat(WIB_OFFSET, DayTable(_slash_day_sp), _HM)  # as wib_minutes()
 
 
 def rfc3339(epoch: int) -> str:
