@@ -9,9 +9,9 @@ Fields with a default are optional keys: read them with ``.get``.
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Any, NotRequired, cast
 
-from pydantic import BaseModel, with_config
+from pydantic import BaseModel, ConfigDict, with_config
 from typing_extensions import TypedDict
 
 from mpp_bus.canonical.entities import Application
@@ -24,7 +24,7 @@ def record_type(model: type[BaseModel]) -> Any:
     for name, info in model.model_fields.items():
         annotation: Any = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
         fields[name] = annotation if info.is_required() else NotRequired[annotation]
-    config = {k: v for k, v in model.model_config.items() if k in ("extra", "str_strip_whitespace")}
+    config = cast(ConfigDict, {k: v for k, v in model.model_config.items() if k in ("extra", "str_strip_whitespace")})
     return with_config(config)(TypedDict(f"{model.__name__}Record", fields))  # type: ignore[operator]
 
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mpp_bus.canonical import schema
 from mpp_bus.cli.common import console, fail, settings_from
 from mpp_bus.store import create_store
 
@@ -49,12 +48,16 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 
 def schemas_write(args: argparse.Namespace) -> int:
+    from mpp_bus.canonical import schema  # loads jsonschema, which only the schema commands need
+
     for path in schema.write_all(args.dir):
         console.print(f"wrote {path}")
     return 0
 
 
 def schemas_check(args: argparse.Namespace) -> int:
+    from mpp_bus.canonical import schema  # loads jsonschema, which only the schema commands need
+
     drifted = schema.drift(args.dir)
     if drifted:
         return fail(f"schemas out of date: {', '.join(drifted)}; run `mpp-bus schemas write` and commit the result")

@@ -14,6 +14,8 @@ types at the boundary.
 
 from __future__ import annotations
 
+import typing as _typing
+
 from mpp_bus.transport.auth import (
     AUTH_TYPES,
     ApiKeyAuth,
@@ -65,7 +67,25 @@ from mpp_bus.transport.records import (
     run_check,
 )
 from mpp_bus.transport.retry import NO_RETRY, retry_policy, wait_retry_after
-from mpp_bus.transport.soap import SETTINGS, SoapClient, fault_error
+
+if _typing.TYPE_CHECKING:
+    from mpp_bus.transport.soap import SETTINGS, SoapClient, fault_error
+
+# The SOAP names are loaded on first use: they bring zeep, lxml and httpx (about 13 MiB), which a process that
+# only talks REST, such as the sync of a REST agency, never needs.
+_SOAP_NAMES = ("SETTINGS", "SoapClient", "fault_error")
+
+
+def __getattr__(name: str) -> object:
+    if name in _SOAP_NAMES:
+        from mpp_bus.transport import soap  # zeep is imported here, not above: see _SOAP_NAMES
+
+        return getattr(soap, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_SOAP_NAMES})
 
 __all__ = [
     "AUTH_TYPES",

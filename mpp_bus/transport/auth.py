@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 from pydantic import SecretStr
@@ -126,7 +127,7 @@ class OAuth2ClientCredentials(AuthBase):
                 "client_secret": self._secret.get_secret_value()}
         if self.scope:
             form["scope"] = self.scope
-        path = requests.utils.urlparse(self.token_url).path
+        path = urlparse(self.token_url).path
         try:
             resp = self._session.post(self.token_url, data=form, timeout=self.timeout,
                                       headers={"Accept": "application/json"})

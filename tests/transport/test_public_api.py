@@ -10,6 +10,6 @@ SUBMODULES = {m.name for m in pkgutil.iter_modules(transport.__path__)}
 
 
 def test_all_is_complete_and_importable():
-    public = {n for n in vars(transport) if not n.startswith("_") and n not in {"annotations", *SUBMODULES}}
+    public = {n for n in dir(transport) if not n.startswith("_") and n not in {"annotations", *SUBMODULES}}
     assert set(transport.__all__) == public
     assert len(transport.__all__) == len(set(transport.__all__))
