@@ -141,33 +141,36 @@ def prepare_applications(
     blake2b = hashlib.blake2b
     utc = UTC
     epoch, micro = _EPOCH, _MICROSECOND
+    masked = mask("0" * 16)[2:-2]  # privacy.mask() inlined: the stars between the kept digits
     by_id: Prepared = {}
     for index, r in records:
         app_id, nik, status, agency_status = r["application_id"], r["applicant_nik"], r["status"], r["agency_status"]
-        status_at = r["status_at"].astimezone(utc)
-        status_text = status_at.isoformat()
+        value = status.value  # an enum's .value is a Python-level descriptor: read it once
+        status_at = r["status_at"]
+        if status_at.tzinfo is not utc:
+            status_at = status_at.astimezone(utc)
         updated = r["source_updated_at"]
         submitted = r["submitted_at"]
         due = r.get("sla_due_date")
         document = r.get("output_document")
+        service = r["service_code"]
         hashed = nik_hash(nik)
         # What "the same content" means at an equal source time: every stored field, times as microseconds since
         # the epoch (formatting an aware datetime as text costs several times more).
         content_hash = blake2b(
-            f"{r['service_code']}|{hashed}|{status.value}|{agency_status}|{(status_at - epoch) // micro}|"
-            f"{(submitted - epoch) // micro}|{due and due.toordinal()}|{document}|"
-            f"{(updated - epoch) // micro}".encode(),
+            f"{service}|{hashed}|{value}|{agency_status}|{(status_at - epoch) // micro}|{(submitted - epoch) // micro}|"
+            f"{due and due.toordinal()}|{document}|{(updated - epoch) // micro}".encode(),
             digest_size=16,
         ).hexdigest()
         updated_enc = enc(updated)
         status_at_enc = enc(status_at)
         # idempotency_key() inlined
-        key = sha256(f"{agency_id}|{app_id}|{agency_status}|{status_text}".encode()).hexdigest()
+        key = sha256(f"{agency_id}|{app_id}|{agency_status}|{status_at.isoformat()}".encode()).hexdigest()
         rec = (
             index, status, updated_enc, content_hash,
-            (agency_id, app_id, r["service_code"], hashed, mask(nik), status.value, agency_status, status_at_enc,
+            (agency_id, app_id, service, hashed, nik[:2] + masked + nik[-2:], value, agency_status, status_at_enc,
              enc(submitted), enc_date(due), document, updated_enc, content_hash, now_enc),
-            (agency_id, app_id, status.value, agency_status, status_at_enc, key),
+            (agency_id, app_id, value, agency_status, status_at_enc, key),
         )
         group = by_id.get(app_id)
         if group is None:

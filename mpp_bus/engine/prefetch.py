@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 log = logging.getLogger("mpp_bus.engine")
@@ -90,3 +92,36 @@ class Prefetcher(Generic[T]):
             except queue.Full:
                 continue
         return False
+
+
+class _SwitchInterval:
+    """How often Python hands the GIL between threads, lowered while any sync reads ahead into a remote store.
+
+    The read-ahead thread is busy in Python; the engine's thread waits on the database for each statement and then
+    needs the GIL back. With Python's default 5 ms switch interval it waits up to that long after every round trip
+    (a convoy); at 1 ms a PostgreSQL sync ran about 15% faster on 2 cores. An in-process store (SQLite) waits on
+    nothing, so it keeps the default. Nested and concurrent syncs share one setting, restored when the last ends.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved = 0.0
+
+    @contextmanager
+    def lowered(self, seconds: float = 0.001) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                self._saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(seconds, self._saved))
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    sys.setswitchinterval(self._saved)
+
+
+switch_interval = _SwitchInterval()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +23,7 @@ from mpp_bus.contract.adapter import Adapter
 from mpp_bus.contract.stream import Page, Reject, StreamName, StreamSpec, SyncMode
 from mpp_bus.engine.applications import Prepared, prepare_applications, write_applications
 from mpp_bus.engine.catalog import write_services
-from mpp_bus.engine.prefetch import Prefetcher
+from mpp_bus.engine.prefetch import Prefetcher, switch_interval
 from mpp_bus.engine.result import RunProgress, RunResult, StageTimes
 from mpp_bus.engine.validation import MAX_RECORD_ID, Invalid, invalid, validate_page
 from mpp_bus.errors import AdapterError
@@ -137,28 +138,11 @@ class SyncEngine:
             pages = self._staged(adapter.read(spec.name, position.cursor), run)
             if self.prefetch > 0:
                 pages = Prefetcher(pages, self.prefetch)
-            stages, clock = run.stages, time.perf_counter
-            try:
-                while True:
-                    mark = clock()
-                    staged = next(pages, None)
-                    stages.fetch += clock() - mark
-                    if staged is None:
-                        break
-                    with conn.begin():
-                        counts = self._write_page(conn, run, staged, position.generation)
-                        mark = clock()
-                        position = _advance(spec, position, staged.page)
-                        store_state.save_cursor(conn, agency_id, spec.name.value, position, now=_now())
-                        run.counts.add(counts)
-                        store_state.record_progress(conn, run.run_id, run.counts)
-                    stages.write += clock() - mark
-                    run.pages += 1
-                    self._report(run, counts, progress)
-            finally:
-                close = getattr(pages, "close", None)
-                if close is not None:
-                    close()
+            handover: AbstractContextManager[None] = nullcontext()
+            if self.prefetch > 0 and self.store.writer.remote:
+                handover = switch_interval.lowered()
+            with handover:
+                position = self._write_pages(conn, run, pages, position, progress)
             if spec.mode is SyncMode.FULL:
                 with conn.begin():
                     if spec.name is StreamName.CATALOG:
@@ -168,6 +152,33 @@ class SyncEngine:
                     done = CursorState(None, position.generation, full_read_open=False)
                     store_state.save_cursor(conn, agency_id, spec.name.value, done, now=_now())
                     store_state.record_progress(conn, run.run_id, run.counts)
+
+    def _write_pages(self, conn: Connection, run: _Run, pages: Iterator[_Staged], position: CursorState,
+                     progress: Callable[[RunProgress], None] | None) -> CursorState:
+        """Write each staged page with the cursor after it, one transaction a page; returns the last position."""
+        spec, agency_id = run.spec, run.agency_id
+        stages, clock = run.stages, time.perf_counter
+        try:
+            while True:
+                mark = clock()
+                staged = next(pages, None)
+                stages.fetch += clock() - mark
+                if staged is None:
+                    return position
+                with conn.begin():
+                    counts = self._write_page(conn, run, staged, position.generation)
+                    mark = clock()
+                    position = _advance(spec, position, staged.page)
+                    store_state.save_cursor(conn, agency_id, spec.name.value, position, now=_now())
+                    run.counts.add(counts)
+                    store_state.record_progress(conn, run.run_id, run.counts)
+                stages.write += clock() - mark
+                run.pages += 1
+                self._report(run, counts, progress)
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
 
     def _staged(self, pages: Iterator[Page], run: _Run) -> Iterator[_Staged]:
         """Each page validated and, for applications, pseudonymised and laid out as rows: work that needs no store,

@@ -51,6 +51,8 @@ class ApplicationWriter(ABC):
     dialect: str
     # True when ``insert_new`` is cheaper than looking ids up: a first load then never reads the store back.
     optimistic: bool = False
+    # True when each statement waits on a database server (the engine then hands the GIL over sooner: prefetch.py).
+    remote: bool = False
 
     def prepare(self, conn: Connection) -> None:  # noqa: B027 - a hook: most writers need nothing here
         """Once per connection, outside a transaction, before the first page (staging tables and the like)."""

@@ -29,6 +29,7 @@ class PostgresWriter(ApplicationWriter):
     """Staging tables empty themselves at commit, so ``upsert`` and ``add_events`` run at most once a transaction."""
 
     dialect = "postgresql"
+    remote = True
     optimistic = True  # an index probe per id is the cost of a page: insert first, look up only the conflicts
 
     def __init__(self) -> None:
