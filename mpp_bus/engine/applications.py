@@ -43,6 +43,14 @@ class PageOutcome:
     counts: RunCounts = field(default_factory=RunCounts)
     # (page index, reason) of valid records the lifecycle refuses
     refused: list[tuple[int, str]] = field(default_factory=list)
+    # How many of the page's application ids the store did not hold yet, of how many
+    new_ids: int = 0
+    ids: int = 0
+
+    @property
+    def mostly_new(self) -> bool:
+        """True when most ids were new: the next page is then worth inserting optimistically."""
+        return self.new_ids * 2 >= self.ids
 
 
 def idempotency_key(agency_id: str, application_id: str, agency_status: str, status_at: datetime) -> str:
@@ -57,24 +65,27 @@ def write_applications(
     agency_id: str,
     prepared: Prepared,
     *,
+    optimistic: bool = False,
     stages: StageTimes | None = None,
 ) -> PageOutcome:
     """Decide and write one prepared page; ``stages`` gets the time (``write``: deciding needs the stored state).
 
-    An ``optimistic`` writer first inserts each id's page winner as if the store held nothing (``insert_new``);
-    only the ids already stored are then looked up and decided against what is held. A first load thus never reads
-    the store back."""
+    ``optimistic`` (for a writer that can): first insert each id's page winner as if the store held nothing
+    (``insert_new``), then look up and decide only the ids already stored. A first load thus never reads the store
+    back; a page of mostly stored ids is cheaper looked up first (``PageOutcome.mostly_new`` tells which)."""
     clock = time.perf_counter
     started = clock()
-    outcome = PageOutcome()
+    outcome = PageOutcome(ids=len(prepared))
     decided: dict[str, _Decided] = {}
     pending = prepared
-    if writer.optimistic:
+    if optimistic and writer.optimistic:
         fresh = {app_id: _decide(group, None) for app_id, group in prepared.items()}
         inserted = writer.insert_new(conn, [d[0] for d in fresh.values() if d[0] is not None])
         decided = {app_id: fresh[app_id] for app_id in inserted}
         pending = {app_id: group for app_id, group in prepared.items() if app_id not in inserted}
+        outcome.new_ids = len(inserted)
     current = writer.current(conn, agency_id, pending.keys())
+    outcome.new_ids += len(pending) - len(current)
     rows: list[tuple[Any, ...]] = []
     for app_id, group in pending.items():
         held = current.get(app_id)

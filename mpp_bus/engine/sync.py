@@ -57,6 +57,8 @@ class _Run:
     counts: RunCounts = field(default_factory=RunCounts)
     pages: int = 0
     stages: StageTimes = field(default_factory=StageTimes)
+    # Insert the next page's applications before looking them up (see write_applications): true while most are new
+    optimistic: bool = False
 
 
 @dataclass
@@ -135,6 +137,7 @@ class SyncEngine:
             with conn.begin():
                 held = store_state.load_cursor(conn, agency_id, spec.name.value)
             position = _start(spec, held, full_refresh)
+            run.optimistic = position.cursor is None  # a first or full read: most applications are likely new
             pages = self._staged(adapter.read(spec.name, position.cursor), run)
             if self.prefetch > 0:
                 pages = Prefetcher(pages, self.prefetch)
@@ -210,7 +213,9 @@ class SyncEngine:
         id_field = _MODELS[run.spec.name][1]
         stages = run.stages
         if staged.prepared is not None:
-            outcome = write_applications(conn, self.store.writer, run.agency_id, staged.prepared, stages=stages)
+            outcome = write_applications(conn, self.store.writer, run.agency_id, staged.prepared,
+                                         optimistic=run.optimistic, stages=stages)
+            run.optimistic = outcome.mostly_new  # the next page is likely to look like this one
             counts = outcome.counts
             bad.extend(invalid(i, page.records[i], id_field, reason) for i, reason in outcome.refused)
         else:
