@@ -35,6 +35,9 @@ from mpp_bus.transport.breaker import CircuitBreaker
 log = logging.getLogger("mpp_bus.engine")
 
 MAX_ERROR = 4000
+# A run that stored this many applications refreshes the planner's statistics: right after a bulk load they still
+# describe a small table, and a look-up of 1,000 ids then scanned a million-row agency (450 ms instead of 13).
+ANALYZE_AFTER = 10_000
 
 # stream -> (canonical model, id field); pages are validated into dicts by the model's rules (canonical.records)
 _MODELS: dict[str, tuple[type[BaseModel], str]] = {
@@ -146,6 +149,10 @@ class SyncEngine:
                 handover = switch_interval.lowered()
             with handover:
                 position = self._write_pages(conn, run, pages, position, progress)
+            if spec.name is StreamName.APPLICATIONS and run.counts.stored >= ANALYZE_AFTER:
+                mark = time.perf_counter()
+                self.store.writer.refresh_statistics(conn)
+                run.stages.write += time.perf_counter() - mark
             if spec.mode is SyncMode.FULL:
                 with conn.begin():
                     if spec.name is StreamName.CATALOG:

@@ -57,6 +57,9 @@ class ApplicationWriter(ABC):
     def prepare(self, conn: Connection) -> None:  # noqa: B027 - a hook: most writers need nothing here
         """Once per connection, outside a transaction, before the first page (staging tables and the like)."""
 
+    def refresh_statistics(self, conn: Connection) -> None:  # noqa: B027 - a hook: only some databases need it
+        """After a large run, outside a transaction: bring the query planner's statistics up to date."""
+
     @abstractmethod
     def time(self, value: datetime) -> Any:
         """Encode an aware datetime for this database."""

@@ -72,6 +72,11 @@ class PostgresWriter(ApplicationWriter):
             for statement in self._stage.split("; "):
                 cur.execute(statement)
 
+    def refresh_statistics(self, conn: Connection) -> None:
+        # Autovacuum would get there too, but only after a delay in which every look-up by id plans a scan.
+        with conn.begin(), driver_connection(conn).cursor() as cur:
+            cur.execute("ANALYZE applications, status_events")
+
     def time(self, value: datetime) -> Any:
         # Aware datetimes as they are: binary COPY sends the instant whatever the zone, and they compare as instants.
         return value
