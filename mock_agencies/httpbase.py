@@ -13,12 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from mock_agencies.admin import ADMIN_TOKEN
 from mock_agencies.datasets import App, Dataset
 from mock_agencies.faults import CallFault, Faults
 from mock_agencies.population import Population
 from mock_agencies.timefmt import rfc3339
 
-ADMIN_TOKEN = "mock-admin"
 TRUTH_LIMIT = 200_000  # the truth lists every record; beyond this it would be too big to be useful
 
 

@@ -13,9 +13,9 @@ import json
 import resource
 import sys
 import time
-import urllib.request
 from typing import Any
 
+from mock_agencies import admin as mock_admin
 from mpp_bus.config import AgencyInstance
 from mpp_bus.contract import StreamName, build_adapter
 from mpp_bus.engine import RunResult, SyncEngine
@@ -24,8 +24,6 @@ from mpp_bus.store import create_store
 
 # The benchmark's NIK key: its stores are thrown away, so the key protects nothing and need not be secret.
 BENCH_NIK_KEY = b"mpp-bus benchmark key, not a secret"
-# The mock agencies' published admin token, as the demo uses it.
-MOCK_ADMIN_TOKEN = "mock-admin"
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
@@ -86,26 +84,11 @@ def _batches(engine: SyncEngine, instance: AgencyInstance, spec: dict[str, Any])
         # changes are spread in time; the batches are not, so each waits for a new second (outside the timing).
         while last_second is not None and int(time.time()) <= last_second:
             time.sleep(0.05)
-        advanced = _advance(instance, advance["url"], int(advance["count"]))
+        advanced = len(mock_admin.advance(advance["url"], instance.config.get("tenant", ""), int(advance["count"])))
         last_second = int(time.time())
         result, seconds = _sync(engine, instance, spec["connection"], full_refresh=False)
         rounds.append({**_describe(result, seconds), "advanced": advanced})
     return {"batch_size": int(advance["count"]), "batches": rounds}
-
-
-def _advance(instance: AgencyInstance, url: str, count: int) -> int:
-    """Ask the mock agency to move ``count`` applications forward; returns how many it advanced.
-
-    The demo's ``advance_all`` for one agency, written out here: importing it would load the whole command line
-    (FastAPI, rich) into the process whose peak RSS is measured, about 20 MiB more.
-    """
-    body = json.dumps({"dataset": instance.config.get("tenant", ""), "count": count}).encode()
-    request = urllib.request.Request(
-        f"{url}/admin/advance", data=body, method="POST",
-        headers={"Content-Type": "application/json", "X-Admin-Token": MOCK_ADMIN_TOKEN},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return len(json.load(response)["advanced"])
 
 
 def _describe(result: RunResult, seconds: float) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,7 +26,6 @@ MOCK_CONNECTIONS = {
     "mpp_licensing": {"conn_type": "http", "login": "mpp-bus", "password": "oss-rahasia"},
     "mpp_tax": {"conn_type": "http", "password": "djp-rahasia"},
 }
-MOCK_ADMIN_TOKEN = "mock-admin"
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -86,16 +84,9 @@ def run(args: argparse.Namespace) -> int:
 
 def advance_all(instances: Sequence[AgencyInstance], urls: dict[str, str], count: int) -> dict[str, int]:
     """Ask each mock agency to move ``count`` applications forward; returns how many each advanced."""
-    advanced: dict[str, int] = {}
-    for instance in instances:
-        body = json.dumps({"dataset": instance.config.get("tenant", ""), "count": count}).encode()
-        request = urllib.request.Request(
-            f"{urls[instance.adapter]}/admin/advance", data=body, method="POST",
-            headers={"Content-Type": "application/json", "X-Admin-Token": MOCK_ADMIN_TOKEN},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            advanced[instance.id] = len(json.load(response)["advanced"])
-    return advanced
+    from mock_agencies.admin import advance  # only the demo needs the stand-in agencies
+
+    return {i.id: len(advance(urls[i.adapter], i.config.get("tenant", ""), count)) for i in instances}
 
 
 def check_incremental_saw(advanced: dict[str, int], incremental: Sequence[RunResult]) -> str | None:
