@@ -17,11 +17,11 @@ from functools import cached_property
 from mpp_bus.config import AgencyInstance, Connection, Settings, connection_from_env, load_agencies, select
 from mpp_bus.contract import Adapter, CheckResult, StreamName, build_adapter
 from mpp_bus.engine import RunProgress, RunResult, SyncEngine
+from mpp_bus.engine.breaker import CircuitBreaker
 from mpp_bus.errors import ConfigError
 from mpp_bus.privacy import NikHasher
 from mpp_bus.store import Store, create_store
 from mpp_bus.store.breakers import StoreBreakerStates
-from mpp_bus.transport.breaker import CircuitBreaker
 
 ConnectionLookup = Callable[[str], Connection | None]
 

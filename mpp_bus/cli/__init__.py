@@ -19,14 +19,12 @@ import warnings
 from collections.abc import Sequence
 
 from mpp_bus import __version__
-from mpp_bus.api import cli as api_cli
-from mpp_bus.cli import adapters, admin, bench, demo, inspect, reconcile, sync
+from mpp_bus.cli import adapters, admin, api, bench, demo, inspect, reconcile, report, sync
 from mpp_bus.cli.common import console, errors, fail
 from mpp_bus.errors import MppBusError
-from mpp_bus.reports import cli as report_cli
 
 # Each command module adds its sub-commands; a new command is one module and one line here.
-COMMAND_MODULES = [inspect, sync, admin, demo, api_cli, report_cli, adapters, reconcile, bench]
+COMMAND_MODULES = [inspect, sync, admin, demo, api, report, adapters, reconcile, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,8 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mpp_bus.cli.common import bus_from, console, fail, fmt_seconds, settings_from, table
 from mpp_bus.config import load_agencies
 from mpp_bus.store import create_store
-from mpp_bus.store.breakers import StoreBreakerStates
-from mpp_bus.transport.breaker import BreakerState, BreakerStatus
+from mpp_bus.store.breakers import BreakerState, BreakerStatus, StoreBreakerStates
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -22,6 +22,7 @@ from mpp_bus.canonical.entities import Application, Service
 from mpp_bus.contract.adapter import Adapter
 from mpp_bus.contract.stream import Page, Reject, StreamName, StreamSpec, SyncMode
 from mpp_bus.engine.applications import Prepared, prepare_applications, write_applications
+from mpp_bus.engine.breaker import CircuitBreaker
 from mpp_bus.engine.catalog import write_services
 from mpp_bus.engine.prefetch import Prefetcher, switch_interval
 from mpp_bus.engine.result import RunProgress, RunResult, StageTimes
@@ -30,7 +31,6 @@ from mpp_bus.errors import AdapterError
 from mpp_bus.privacy import NikHasher, redact, redact_text
 from mpp_bus.store import FAILED, SUCCEEDED, CursorState, RunCounts, Store
 from mpp_bus.store import state as store_state
-from mpp_bus.transport.breaker import CircuitBreaker
 
 log = logging.getLogger("mpp_bus.engine")
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from mpp_bus.contract import Adapter, Cursor, Page, StreamName
 from mpp_bus.engine import RunResult, SyncEngine
+from mpp_bus.engine.breaker import CircuitBreaker
 from mpp_bus.reconcile.compare import ReconcileReport
-from mpp_bus.transport.breaker import CircuitBreaker
 
 
 class WindowRead:

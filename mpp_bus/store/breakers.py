@@ -1,15 +1,39 @@
 """Circuit breaker states kept in the portal store, so every process that syncs an agency (CLI runs, Airflow tasks
-on any worker) sees the same breaker."""
+on any worker) sees the same breaker.
+
+The state is a value type of the store (it is what the ``agency_breakers`` table holds); the breaker itself, which
+decides when to open and close, is the engine's (``mpp_bus.engine.breaker``) and the store never imports it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Engine, select
 
 from mpp_bus.store.state import upsert
 from mpp_bus.store.tables import agency_breakers
-from mpp_bus.transport.breaker import BreakerState, BreakerStatus
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@dataclass(frozen=True)
+class BreakerStatus:
+    """What the breaker of one agency knows: its state, consecutive failures, when it opened, the last error."""
+
+    state: BreakerState = BreakerState.CLOSED
+    failures: int = 0
+    opened_at: datetime | None = None
+    last_error: str | None = None
+
+
+CLOSED = BreakerStatus()
 
 
 class StoreBreakerStates:

@@ -7,8 +7,8 @@ import argparse
 import pytest
 
 from mpp_bus.api import TokenVerifier
-from mpp_bus.api.cli import register
 from mpp_bus.api.settings import ApiSettings
+from mpp_bus.cli.api import register
 from mpp_bus.privacy import NikHasher
 from tests.api.seed import JWT_SECRET, SITI
 

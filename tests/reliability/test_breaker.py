@@ -15,10 +15,10 @@ import yaml
 from mock_agencies import MockAgencies
 from mpp_bus.cli import main
 from mpp_bus.config.agencies import BreakerConfig
+from mpp_bus.engine.breaker import BreakerState, CircuitBreaker, MemoryBreakerStates
 from mpp_bus.errors import CircuitOpenError, FatalError, RetriableError, SkippableError
 from mpp_bus.store import FAILED, SUCCEEDED
 from mpp_bus.store.breakers import StoreBreakerStates
-from mpp_bus.transport.breaker import BreakerState, CircuitBreaker, MemoryBreakerStates
 
 from .conftest import agencies_doc, assert_store_equals_truth, make_bus, truth
 

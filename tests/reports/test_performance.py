@@ -81,7 +81,7 @@ def test_served_by_the_api_from_the_snapshot_or_live(seeded):
 def test_cli_prints_and_refreshes(seeded, db_url, capsys):
     import argparse
 
-    from mpp_bus.reports.cli import register
+    from mpp_bus.cli.report import register
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url")

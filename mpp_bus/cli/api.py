@@ -11,7 +11,6 @@ Examples::
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from pathlib import Path
 
 from mpp_bus.cli.common import console, fail, settings_from
@@ -66,12 +65,6 @@ def run_serve(args: argparse.Namespace) -> int:
     uvicorn.run("mpp_bus.api.app:app_from_env", factory=True, host=args.host or api.host, port=args.port or api.port,
                 log_level=args.log_level, access_log=True, server_header=False)
     return 0
-
-
-def serve_main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mpp_bus.api", description="Serve the portal read API.")
-    _serve_arguments(parser)
-    return run_serve(parser.parse_args(argv))
 
 
 def openapi_write(args: argparse.Namespace) -> int:

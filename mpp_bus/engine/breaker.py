@@ -6,7 +6,9 @@
 
 While open, ``allow()`` refuses at once with ``CircuitOpenError`` (no call reaches the agency). The state lives in
 a ``BreakerStates`` (the portal store in production, so CLI runs and Airflow tasks, separate processes, share it);
-``MemoryBreakerStates`` serves one process and tests.
+``MemoryBreakerStates`` serves one process and tests. The breaker is the engine's: adapters never see it, and the
+state it keeps (``BreakerState``, ``BreakerStatus``) is a value type of the store, which persists it without knowing
+the engine.
 
 Failures that count are ``AdapterError``s left after the retry policy gave up (timeouts, 5xx, 429, maintenance,
 refused requests); a bad record never counts, nor does a crash of the bus itself.
@@ -27,35 +29,26 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Protocol
 
 from mpp_bus.config.agencies import BreakerConfig
 from mpp_bus.errors import AdapterError, CircuitOpenError, SkippableError
 from mpp_bus.privacy import redact_text
+from mpp_bus.store.breakers import CLOSED, BreakerState, BreakerStatus
+
+__all__ = [
+    "CLOSED",
+    "BreakerState",
+    "BreakerStates",
+    "BreakerStatus",
+    "CircuitBreaker",
+    "MemoryBreakerStates",
+    "counts_as_failure",
+]
 
 MAX_ERROR = 500
-
-
-class BreakerState(StrEnum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
-
-
-@dataclass(frozen=True)
-class BreakerStatus:
-    """What the breaker of one agency knows: its state, consecutive failures, when it opened, the last error."""
-
-    state: BreakerState = BreakerState.CLOSED
-    failures: int = 0
-    opened_at: datetime | None = None
-    last_error: str | None = None
-
-
-CLOSED = BreakerStatus()
 
 
 class BreakerStates(Protocol):
