@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from mpp_bus.privacy.nik import NikHasher, mask, nik_problem
-from mpp_bus.privacy.redact import REDACTED, redact, redact_text
+from mpp_bus.privacy.redact import REDACTED, RedactingFilter, is_personal_key, mask_ids, redact, redact_text
 
-__all__ = ["REDACTED", "NikHasher", "mask", "nik_problem", "redact", "redact_text"]
+__all__ = [
+    "REDACTED",
+    "NikHasher",
+    "RedactingFilter",
+    "is_personal_key",
+    "mask",
+    "mask_ids",
+    "nik_problem",
+    "redact",
+    "redact_text",
+]
