@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install demo test lint schemas clean
 
-$(STAMP): pyproject.toml
+# Two distributions: the bus (with the extras the tests and the demo use) and the mock agencies it runs against.
+$(STAMP): pyproject.toml mock_agencies/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,api,airflow]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,testing,api,airflow]' -e ./mock_agencies
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -15,10 +15,10 @@ import sys
 import time
 from typing import Any
 
-from mock_agencies import admin as mock_admin
 from mpp_bus.config import AgencyInstance
 from mpp_bus.contract import StreamName, build_adapter
 from mpp_bus.engine import RunResult, SyncEngine
+from mpp_bus.mocks import advance as advance_at_agency
 from mpp_bus.privacy import NikHasher
 from mpp_bus.store import create_store
 
@@ -84,7 +84,7 @@ def _batches(engine: SyncEngine, instance: AgencyInstance, spec: dict[str, Any])
         # changes are spread in time; the batches are not, so each waits for a new second (outside the timing).
         while last_second is not None and int(time.time()) <= last_second:
             time.sleep(0.05)
-        advanced = len(mock_admin.advance(advance["url"], instance.config.get("tenant", ""), int(advance["count"])))
+        advanced = len(advance_at_agency(advance["url"], instance.config.get("tenant", ""), int(advance["count"])))
         last_second = int(time.time())
         result, seconds = _sync(engine, instance, spec["connection"], full_refresh=False)
         rounds.append({**_describe(result, seconds), "advanced": advanced})

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from mpp_bus.mocks import MockAgencyProcess
 from mpp_bus.store import create_store
 
 PATHS = ("rest", "soap")
@@ -59,15 +60,13 @@ Report = Callable[[str], None]
 
 def run_bench(options: BenchOptions, report: Report = lambda _: None) -> dict[str, Any]:
     """Run every scenario and return the figures as one JSON-ready object."""
-    from mock_agencies.launcher import MockAgencies  # only the benchmark needs the stand-in agencies
-
     _check(options)
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
     with _stop_on_sigterm(), tempfile.TemporaryDirectory(prefix="mpp-bench-") as tmp:
         report(f"starting the mock agencies with {options.records:,} applications per dataset")
         # A high rate limit: the benchmark measures the bus, not the licensing system's throttle.
-        with MockAgencies(seed=options.seed, citizens=options.citizens, applications=options.records,
+        with MockAgencyProcess(seed=options.seed, citizens=options.citizens, applications=options.records,
                           rate_limit=1_000_000, startup_timeout=120) as mocks:
             for store_kind in options.stores:
                 for path in options.paths:

@@ -18,6 +18,7 @@ from mpp_bus.cli.common import console, fail, settings_from, table
 from mpp_bus.cli.sync import results_table, sync_agencies
 from mpp_bus.config import AgencyInstance
 from mpp_bus.engine import RunResult
+from mpp_bus.mocks import MockAgencyProcess, advance
 from mpp_bus.store import Store
 
 # The mock agencies' published demo credentials; a real deployment sets its own connections.
@@ -43,8 +44,6 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def run(args: argparse.Namespace) -> int:
-    from mock_agencies.launcher import MockAgencies  # only the demo needs the stand-in agencies
-
     for suffix in ("", "-wal", "-shm"):
         Path(f"{args.database}{suffix}").unlink(missing_ok=True)
     args.database.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     bus = Bus.from_settings(settings_from(args))
     ports = {"dukcapil": args.dukcapil_port, "licensing": args.licensing_port, "tax": args.tax_port}
     console.print(f"[bold]Starting the mock agencies[/] on ports {ports} ...")
-    with MockAgencies(ports=ports, seed=args.seed, citizens=args.citizens, applications=args.applications) as mocks:
+    with MockAgencyProcess(ports=ports, seed=args.seed, citizens=args.citizens,
+                           applications=args.applications) as mocks:
         bus.store.upgrade()
         console.print("[bold]1. Full sync of every agency[/]")
         full, failed_full = sync_agencies(bus, [], full_refresh=True)
@@ -84,8 +84,6 @@ def run(args: argparse.Namespace) -> int:
 
 def advance_all(instances: Sequence[AgencyInstance], urls: dict[str, str], count: int) -> dict[str, int]:
     """Ask each mock agency to move ``count`` applications forward; returns how many each advanced."""
-    from mock_agencies.admin import advance  # only the demo needs the stand-in agencies
-
     return {i.id: len(advance(urls[i.adapter], i.config.get("tenant", ""), count)) for i in instances}
 
 

@@ -77,9 +77,16 @@ def scaffold(name: str, dest: Path, *, title: str | None = None, force: bool = F
 
 def record_fixture(made: Scaffold) -> Path:
     """Record the example agency's responses to what the generated tests ask, as ``tests/recorded/<name>.json``."""
-    from mpp_bus.scaffold import example_agency
-    from mpp_bus.testing import FunctionTransport, record
-    from mpp_bus.testing.conformance import RECORDED_URL
+    try:
+        from mpp_bus.scaffold import example_agency
+        from mpp_bus.testing import FunctionTransport, record
+        from mpp_bus.testing.conformance import RECORDED_URL
+    except ModuleNotFoundError as exc:
+        if exc.name != "pytest":
+            raise
+        # The kit is a pytest suite, an extra of the bus rather than something every installation carries.
+        raise ConfigError("new-adapter records its example with the conformance kit, which needs pytest: "
+                          "install mpp-bus with its `testing` extra") from exc
 
     target = made.root / "tests" / "recorded" / f"{made.name}.json"
     sys.path.insert(0, str(made.root))
