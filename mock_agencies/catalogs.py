@@ -103,58 +103,61 @@ LICENSING_LIFECYCLE = Lifecycle(
 _RBA = "PP 5/2021 tentang Penyelenggaraan Perizinan Berusaha Berbasis Risiko"
 
 OSS_SERVICES: tuple[Service, ...] = (
-    Service("NIB", "Nomor Induk Berusaha", "Registration of a business identity number for any business actor.",
+    Service("NIB", "Nomor Induk Berusaha", "Pendaftaran nomor identitas berusaha bagi setiap pelaku usaha.",
             "registration", ("KTP_EL", "NPWP"), "NIB", 1, 0, _RBA, ("online", "walk_in"), "NIB"),
-    Service("NIB-UPDATE", "Perubahan Data NIB", "Change of business data attached to an NIB.", "registration",
+    Service("NIB-UPDATE", "Perubahan Data NIB", "Perubahan data usaha yang melekat pada NIB.", "registration",
             ("NIB", "KTP_EL", "AKTA_PENDIRIAN"), "NIB", 1, 0, _RBA, ("online", "walk_in"), "NIB"),
-    Service("SS-MR", "Sertifikat Standar Risiko Menengah Rendah", "Self-declared standard certificate for "
-            "medium-low risk activities.", "business_permit", ("NIB", "NPWP", "KKPR"), "Sertifikat Standar", 3, 0,
+    Service("SS-MR", "Sertifikat Standar Risiko Menengah Rendah", "Sertifikat standar berupa pernyataan mandiri "
+            "untuk kegiatan usaha berisiko menengah rendah.", "business_permit", ("NIB", "NPWP", "KKPR"),
+            "Sertifikat Standar", 3, 0,
             _RBA, ("online",), "SS"),
-    Service("SS-MT", "Sertifikat Standar Risiko Menengah Tinggi", "Standard certificate verified by the "
-            "ministry for medium-high risk activities.", "business_permit", ("NIB", "NPWP", "KKPR",
+    Service("SS-MT", "Sertifikat Standar Risiko Menengah Tinggi", "Sertifikat standar yang diverifikasi "
+            "kementerian untuk kegiatan usaha berisiko menengah tinggi.", "business_permit", ("NIB", "NPWP", "KKPR",
             "PERSETUJUAN_LINGKUNGAN"), "Sertifikat Standar", 14, 0, _RBA, ("online", "walk_in"), "SS"),
-    Service("IZIN-USAHA", "Izin Usaha Risiko Tinggi", "Business licence for high-risk activities.",
+    Service("IZIN-USAHA", "Izin Usaha Risiko Tinggi", "Izin usaha untuk kegiatan berisiko tinggi.",
             "business_permit", ("NIB", "NPWP", "KKPR", "AMDAL", "SERTIFIKAT_TANAH"), "Izin", 30, 0, _RBA,
             ("online", "walk_in"), "IZ"),
-    Service("PB-UMKU", "Perizinan Berusaha Untuk Menunjang Kegiatan Usaha", "Supporting licences such as "
-            "product distribution permits.", "supporting_permit", ("NIB", "SERTIFIKAT_STANDAR"), "PB UMKU", 14, 0,
+    Service("PB-UMKU", "Perizinan Berusaha Untuk Menunjang Kegiatan Usaha", "Perizinan penunjang seperti izin edar "
+            "produk.", "supporting_permit", ("NIB", "SERTIFIKAT_STANDAR"), "PB UMKU", 14, 0,
             _RBA, ("online",), "UMKU"),
-    Service("KKPR", "Kesesuaian Kegiatan Pemanfaatan Ruang", "Confirmation that a business location fits the "
-            "spatial plan.", "spatial", ("NIB", "SERTIFIKAT_TANAH", "PETA_LOKASI"), "KKPR", 20, 0,
+    Service("KKPR", "Kesesuaian Kegiatan Pemanfaatan Ruang", "Konfirmasi bahwa lokasi usaha sesuai dengan "
+            "rencana tata ruang.", "spatial", ("NIB", "SERTIFIKAT_TANAH", "PETA_LOKASI"), "KKPR", 20, 0,
             "PP 21/2021 tentang Penyelenggaraan Penataan Ruang", ("online", "walk_in"), "KKPR"),
-    Service("PL-SPPL", "Persetujuan Lingkungan (SPPL)", "Environmental management statement for low-impact "
-            "activities.", "environment", ("NIB", "KKPR"), "SPPL", 1, 0,
+    Service("PL-SPPL", "Persetujuan Lingkungan (SPPL)", "Surat pernyataan pengelolaan lingkungan untuk "
+            "kegiatan berdampak rendah.", "environment", ("NIB", "KKPR"), "SPPL", 1, 0,
             "PP 22/2021 tentang Penyelenggaraan Perlindungan dan Pengelolaan Lingkungan Hidup", ("online",), "SPPL"),
-    Service("LKPM", "Laporan Kegiatan Penanaman Modal", "Quarterly investment activity report.", "reporting",
+    Service("LKPM", "Laporan Kegiatan Penanaman Modal", "Laporan kegiatan penanaman modal setiap triwulan.",
+            "reporting",
             ("NIB",), "Tanda Terima LKPM", 5, 0, "Peraturan BKPM 5/2021", ("online",), "LKPM"),
-    Service("PENCABUTAN", "Pencabutan Perizinan Berusaha", "Voluntary revocation of a business licence.",
+    Service("PENCABUTAN", "Pencabutan Perizinan Berusaha", "Pencabutan perizinan berusaha atas permohonan sendiri.",
             "registration", ("NIB", "KTP_EL", "SURAT_PERMOHONAN"), "Surat Pencabutan", 5, 0, _RBA,
             ("online", "walk_in"), "CBT"),
 )
 
 _REGIONAL_TEMPLATES: tuple[Service, ...] = (
-    Service("PBG", "Persetujuan Bangunan Gedung", "Building approval before construction or alteration.",
+    Service("PBG", "Persetujuan Bangunan Gedung", "Persetujuan sebelum membangun atau mengubah bangunan gedung.",
             "building", ("KTP_EL", "SERTIFIKAT_TANAH", "GAMBAR_TEKNIS", "NPWP"), "PBG", 28, 1_500_000,
             "PP 16/2021 tentang Bangunan Gedung", ("walk_in", "online"), "PBG"),
-    Service("SLF", "Sertifikat Laik Fungsi", "Certificate that a finished building is fit for use.", "building",
+    Service("SLF", "Sertifikat Laik Fungsi", "Sertifikat bahwa bangunan gedung yang selesai dibangun laik fungsi.",
+            "building",
             ("PBG", "KTP_EL", "LAPORAN_PENGAWASAN"), "SLF", 10, 500_000, "PP 16/2021 tentang Bangunan Gedung",
             ("walk_in", "online"), "SLF"),
-    Service("REKLAME", "Izin Penyelenggaraan Reklame", "Permit for billboards and outdoor advertising.",
+    Service("REKLAME", "Izin Penyelenggaraan Reklame", "Izin pemasangan papan reklame dan iklan luar ruang.",
             "advertising", ("KTP_EL", "NPWP", "NIB", "DESAIN_REKLAME"), "Izin Reklame", 7, 250_000,
             "Peraturan Daerah tentang Penyelenggaraan Reklame", ("walk_in", "online", "mobile"), "RKL"),
-    Service("SIP-DOKTER", "Surat Izin Praktik Dokter", "Practice licence for a physician at a given facility.",
+    Service("SIP-DOKTER", "Surat Izin Praktik Dokter", "Izin praktik dokter di fasilitas pelayanan kesehatan tertentu.",
             "health", ("KTP_EL", "STR", "PAS_FOTO", "SURAT_KETERANGAN_SEHAT"), "SIP", 5, 0,
             "UU 17/2023 tentang Kesehatan", ("walk_in", "online"), "SIP"),
-    Service("SIP-BIDAN", "Surat Izin Praktik Bidan", "Practice licence for a midwife.", "health",
+    Service("SIP-BIDAN", "Surat Izin Praktik Bidan", "Izin praktik bidan.", "health",
             ("KTP_EL", "STR", "PAS_FOTO"), "SIPB", 5, 0, "UU 17/2023 tentang Kesehatan", ("walk_in", "online"),
             "SIPB"),
-    Service("APOTEK", "Izin Apotek", "Operating licence for a pharmacy.", "health",
+    Service("APOTEK", "Izin Apotek", "Izin penyelenggaraan apotek.", "health",
             ("NIB", "KTP_EL", "SIPA", "DENAH_BANGUNAN"), "Izin Apotek", 12, 0, "Permenkes 14/2021",
             ("walk_in", "online"), "APT"),
-    Service("TDUP", "Tanda Daftar Usaha Pariwisata", "Registration of a tourism business.", "tourism",
+    Service("TDUP", "Tanda Daftar Usaha Pariwisata", "Pendaftaran usaha pariwisata.", "tourism",
             ("NIB", "KTP_EL", "NPWP"), "TDUP", 3, 0, "Permenparekraf 4/2021", ("walk_in", "online", "self_service"),
             "TDUP"),
-    Service("IUMK", "Izin Usaha Mikro Kecil", "Simple licence for micro and small enterprises.", "business_permit",
+    Service("IUMK", "Izin Usaha Mikro Kecil", "Izin sederhana bagi usaha mikro dan kecil.", "business_permit",
             ("KTP_EL", "KK", "SURAT_PENGANTAR_RT"), "IUMK", 1, 0, "PP 7/2021 tentang Kemudahan UMKM",
             ("walk_in", "mobile", "self_service", "online"), "IUMK"),
 )
@@ -193,7 +196,8 @@ _KUP = "UU 6/1983 tentang KUP s.t.d.t.d. UU 7/2021 (HPP); PMK 81/2024"
 TAX_SERVICES: tuple[Service, ...] = (
     Service("NPWP-01", "Pendaftaran NPWP", "Pendaftaran Nomor Pokok Wajib Pajak orang pribadi dan badan.",
             "PENDAFTARAN", ("KTP_EL", "KK"), "Kartu NPWP", 1, 0, _KUP, ("TATAP_MUKA", "DARING"), "NPWP"),
-    Service("EFIN-01", "Aktivasi EFIN", "Aktivasi Electronic Filing Identification Number.", "LAYANAN_ELEKTRONIK",
+    Service("EFIN-01", "Aktivasi EFIN", "Aktivasi Electronic Filing Identification Number.",
+            "LAYANAN_ELEKTRONIK",
             ("KTP_EL", "NPWP"), "EFIN", 1, 0, "PER-04/PJ/2020", ("TATAP_MUKA", "DARING", "MOBIL_PAJAK"), "EFIN"),
     Service("SKF-01", "Surat Keterangan Fiskal", "Keterangan status kepatuhan wajib pajak.", "KETERANGAN",
             ("NPWP", "KTP_EL"), "SKF", 3, 0, "PMK 81/2024", ("DARING",), "SKF"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import signal
 import sys
 import threading
@@ -11,11 +12,13 @@ from collections.abc import Sequence
 
 from mock_agencies.dukcapil import DukcapilServer
 from mock_agencies.faults import PROFILES, Faults
-from mock_agencies.httpbase import AgencyServer, start_server
+from mock_agencies.httpbase import AgencyServer, Served, start_server
 from mock_agencies.launcher import AGENCIES
 from mock_agencies.licensing import LicensingServer
 from mock_agencies.population import Population
+from mock_agencies.sso import SsoConfig, SsoServer
 from mock_agencies.tax import TaxServer
+from mock_agencies.timefmt import iso_date, mock_today
 
 HEALTH_PATH = "/health"
 
@@ -57,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--token-ttl", type=int, default=3600, help="licensing OAuth2 token lifetime, seconds")
     serve.add_argument("--rate-limit", type=float, default=None,
                        help="licensing requests/s per client (default 200, env MOCK_LICENSING_RATE_LIMIT)")
+    serve.add_argument("--sso-port", type=int, default=8704, help="SSO MPP Digital (OpenID Connect provider)")
+    serve.add_argument("--sso-bus-api", default=None,
+                       help="the bus API base URL sign-up verifies identities through (env MOCK_SSO_BUS_API_URL); "
+                            "unset: sign-up is refused")
+    serve.add_argument("--sso-data-dir", default=None, help="where the provider keeps its users (default: memory)")
+    serve.add_argument("--sso-demo-users", type=int, default=None, metavar="N",
+                       help="development only: pre-register citizens 0..N-1 with the demo password")
+    serve.add_argument("--today", default=None, metavar="YYYY-MM-DD",
+                       help="the day the generated timeline ends on (env MOCK_TODAY; default: today in WIB)")
     return parser
 
 
@@ -74,15 +86,23 @@ def build_servers(args: argparse.Namespace) -> dict[str, AgencyServer]:
 
 
 def serve(args: argparse.Namespace) -> int:
+    # One "today" for the whole process, fixed at start: licensing tenants are built on first use, and a server
+    # running past midnight must not give two tenants two different timelines.
+    os.environ["MOCK_TODAY"] = args.today or os.environ.get("MOCK_TODAY") or iso_date(mock_today())
+    mock_today()  # a malformed date fails here, at start, with its message
     apps = build_servers(args)
     # What exists now (spyne's models, the population) lives as long as the process: keep the collector off it,
     # or every page's short-lived records pay for walking it.
     gc.collect()
     gc.freeze()
     ports = {"dukcapil": args.dukcapil_port, "licensing": args.licensing_port, "tax": args.tax_port}
+    sso = SsoServer(SsoConfig.from_env(f"http://{args.host}:{args.sso_port}", bus_api_url=args.sso_bus_api,
+                                       data_dir=args.sso_data_dir, demo_users=args.sso_demo_users),
+                    Population(args.seed, args.citizens))
     servers = []
-    for agency in AGENCIES:
-        server, _ = start_server(apps[agency], args.host, ports[agency])
+    served: list[tuple[str, Served]] = [*((a, apps[a]) for a in AGENCIES), ("sso", sso)]
+    for agency, app in served:
+        server, _ = start_server(app, args.host, args.sso_port if agency == "sso" else ports[agency])
         servers.append(server)
         host, port = server.server_address[:2]
         print(f"mock-agencies: {agency} ready at http://{host}:{port} (health {HEALTH_PATH})", flush=True)

@@ -1,7 +1,9 @@
 """An agency's applications as a pure function of (seed, dataset, index), plus a small overlay of advances.
 
-Base records have strictly increasing update times (start + index * step, all in the past), so the records changed
-since T are found arithmetically, never by materialising the dataset. Advanced records live in an overlay whose
+Base records have strictly increasing update times (start + index * step), the last one just before "today" (the
+real date in WIB, or MOCK_TODAY), so the records changed since T are found arithmetically, never by materialising the
+dataset, and a demo on any day shows a current mix: recent applications mostly open and within their SLA, older ones
+decided. Everything is a function of (seed, dataset, index, today). Advanced records live in an overlay whose
 update times are later than every base record; they are served after the base range, in (updated, id) order.
 
 Pages without record-level faults are written straight from the hash into an agency's Layout (`render`), with no
@@ -11,6 +13,7 @@ record object in between: that halves what the mock costs the bus it is measurin
 from __future__ import annotations
 
 import bisect
+import os
 import random
 import re
 import threading
@@ -19,10 +22,19 @@ from typing import Any, NamedTuple
 
 from mock_agencies.catalogs import Lifecycle, Service
 from mock_agencies.population import MASK64, Population, mix64, stable_seed
-from mock_agencies.timefmt import YEARS, DayTable, TimeFormat, add_working_days, now, year_of
+from mock_agencies.timefmt import (
+    WIB_OFFSET,
+    YEARS,
+    DayTable,
+    TimeFormat,
+    add_working_days,
+    mock_today,
+    now,
+    year_of,
+)
 
-BASE_START = 1735689600  # 2025-01-01T00:00:00Z
-BASE_SPAN = 300 * 86400  # the base range spans at most ~300 days, so it is always in the past
+LEGACY_START = 1735689600  # 2025-01-01T00:00:00Z: where the fixed timeline (MOCK_TIMELINE=2025) starts
+BASE_SPAN = 300 * 86400  # the base range spans at most ~300 days and ends at the start of "today"
 SHARED_CITIZENS = 300  # citizens 0..299 own application i in every dataset: one person, several agencies
 _GOLD = 0x9E3779B97F4A7C15
 
@@ -95,7 +107,8 @@ class Dataset:
     """One agency's (or one licensing tenant's) applications."""
 
     def __init__(self, name: str, seed: int, size: int, population: Population, lifecycle: Lifecycle,
-                 services: tuple[Service, ...], id_prefix: str) -> None:
+                 services: tuple[Service, ...], id_prefix: str, today: int | None = None) -> None:
+        """today: the day number (since 1970-01-01) the timeline ends on; None reads MOCK_TODAY or the date in WIB."""
         if size < 0:
             raise ValueError("a dataset cannot have a negative size")
         self.name = name
@@ -105,9 +118,17 @@ class Dataset:
         self.lifecycle = lifecycle
         self.services = services
         self.id_prefix = id_prefix
-        self.start = BASE_START
+        self.today = mock_today() if today is None else today
         self.step = max(1, min(3600, BASE_SPAN // max(size, 1)))
+        # the last base record is updated one step before today's 00.00 WIB, whatever the size
+        self.start = self.today * 86400 - WIB_OFFSET - max(size, 1) * self.step
+        # MOCK_TIMELINE=2025 keeps the former fixed timeline (from 2025-01-01, a day per status step, no settling),
+        # which recorded runs were made against
+        self.legacy = os.environ.get("MOCK_TIMELINE") == "2025"
+        if self.legacy:
+            self.start = LEGACY_START
         self._paths = self._build_paths()
+        self._closed = self._closed_paths()
         self._n_services = len(services)
         self._n_citizens = population.count
         self._niks = population.niks
@@ -115,6 +136,15 @@ class Dataset:
         # calendar days from a submission day to its SLA due day, by service and weekday (0 = Monday)
         self._sla = tuple(tuple(add_working_days((wd - 3) % 7, s.sla_days) - (wd - 3) % 7 for wd in range(7))
                           for s in services)
+        # Seconds one step of a status path takes, by service: a sixteenth of its SLA in calendar days, so a path of
+        # three steps at the usual pace is decided well before the deadline and a long, slow one after it.
+        self._units = tuple(86400 if self.legacy else max(3600, (s.sla_days * 7 // 5 + 1) * 86400 // 16)
+                            for s in services)
+        # A record last updated before its service's settle time (two thirds of an SLA ago) is mostly decided
+        # (_closed_paths): what is still open is recent and mostly within its SLA; the few old open ones are overdue.
+        end = self.start + max(size, 1) * self.step
+        self._settle = tuple(0 if self.legacy else end - max(2 * 86400, (s.sla_days * 7 // 5 + 1) * 86400 * 2 // 3)
+                             for s in services)
         self._lock = threading.Lock()
         self._overlay: dict[int, tuple[str | int, int, str | int]] = {}  # index -> (status, updated, previous)
         self._order: list[tuple[int, str, int]] = []  # (updated, id, index) of overlaid records, sorted
@@ -137,6 +167,14 @@ class Dataset:
             paths.append(tuple(path))
         return tuple(paths)
 
+    def _closed_paths(self) -> tuple[int, ...]:
+        """What an old record picks instead of path k: k itself when it ends in a terminal status or, for one open
+        path in 32, to keep a few old cases open (overdue); else the next path that ends in a terminal status."""
+        terminal = [k for k, p in enumerate(self._paths) if self.lifecycle.is_terminal(p[-1])]
+        return tuple(k if k % 32 == 0 or self.lifecycle.is_terminal(p[-1])
+                     else terminal[bisect.bisect_left(terminal, k) % len(terminal)]
+                     for k, p in enumerate(self._paths))
+
     def id_of(self, i: int) -> str:
         return f"{self.id_prefix}{i:09d}"
 
@@ -158,10 +196,10 @@ class Dataset:
     def _base_run(self, first: int, stop: int, skip: Any, limit: int | None = None) -> list[App]:
         """Base records first..stop-1 not in `skip`, at most `limit` of them: the hot path (100k records/s), so
         mix64 is inlined and every attribute is read once per page, not once per record."""
-        seed, start, step, prefix = self.seed, self.start, self.step, self.id_prefix
+        seed, start, step, prefix, settle = self.seed, self.start, self.step, self.id_prefix, self._settle
         services, n_services, paths, niks, n_citizens = (self.services, self._n_services, self._paths, self._niks,
                                                          self._n_citizens)
-        issued, sla = self._issued, self._sla
+        issued, sla, units, closed = self._issued, self._sla, self._units, self._closed
         limit = stop - first if limit is None else limit
         out: list[App] = []
         append = out.append
@@ -176,11 +214,12 @@ class Dataset:
             h = x ^ (x >> 31)
             k = h % n_services
             service = services[k]
-            path = paths[(h >> 12) & 1023]
-            status = path[-1]
             updated = start + i * step
+            p = (h >> 12) & 1023
+            path = paths[p if updated >= settle[k] else closed[p]]
+            status = path[-1]
             status_at = updated - (h >> 24) % 600
-            submitted = status_at - (len(path) - 1) * 86400 * ((h >> 34) % 5 + 1) - (h >> 40) % 3600
+            submitted = status_at - (len(path) - 1) * units[k] * ((h >> 34) % 5 + 1) - (h >> 40) % 3600
             sday = submitted // 86400
             citizen = i % n_citizens if i < SHARED_CITIZENS else (h >> 44) % n_citizens
             doc = f"{service.doc_prefix}/{i:09d}/{year_of(status_at)}" if status in issued else None
@@ -328,13 +367,14 @@ class Dataset:
         status path, and day tables filled for every day a base record can fall on."""
         text = layout.text
         doc_open, _, doc_close = layout.document[0].partition("%s")
-        services = tuple((text[1] + s.code + text[2], sla, doc_open + layout.quote(f"{s.doc_prefix}/"))
-                         for s, sla in zip(self.services, self._sla, strict=True))
-        paths = tuple((text[3] + str(p[-1]) + text[4], p[-1] in self._issued, (len(p) - 1) * 86400)
-                      for p in self._paths)
+        services = tuple((text[1] + s.code + text[2], sla, doc_open + layout.quote(f"{s.doc_prefix}/"), unit,
+                          settle + layout.updated_at.offset)
+                         for s, sla, unit, settle in zip(self.services, self._sla, self._units, self._settle,
+                                                         strict=True))
+        paths = tuple((text[3] + str(p[-1]) + text[4], p[-1] in self._issued, len(p) - 1) for p in self._paths)
         # the earliest submission and the latest update of a base record, and the longest SLA, with a day to spare
         # on either side for a time zone
-        earliest = self.start - 600 - max(p[2] for p in paths) * 5 - 3600
+        earliest = self.start - 600 - max(p[2] for p in paths) * max(self._units) * 5 - 3600
         latest = self.base_updated(max(self.size - 1, 0))
         first, last = earliest // 86400 - 1, latest // 86400 + max(max(sla) for sla in self._sla) + 1
         tables = (services, paths, text[0] + self.id_prefix, text[5], text[6], text[7], doc_close + text[8],
@@ -351,7 +391,7 @@ class Dataset:
         Times are computed in the layout's zone (UTC + zone seconds), the one the days and times tables are in."""
         (services, paths, head, after_status, after_submitted, after_sla, doc_tail, no_doc, tail, zone,
          (a_days, a_times), (b_days, b_times), (u_days, u_times), sla_days, years) = tables
-        seed, start, step = self.seed, self.start + zone, self.step
+        seed, start, step, closed = self.seed, self.start + zone, self.step, self._closed
         niks, n_citizens, n_services = self._niks, self._n_citizens, self._n_services
         out: list[str] = []
         append = out.append
@@ -360,11 +400,12 @@ class Dataset:
             x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
             x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
             h = x ^ (x >> 31)
-            service, sla, doc_head = services[h % n_services]
-            status, issued, back = paths[(h >> 12) & 1023]
+            service, sla, doc_head, unit, settle = services[h % n_services]
             u = start + i * step  # updated
+            p = (h >> 12) & 1023
+            status, issued, steps = paths[p if u >= settle else closed[p]]
             a = u - (h >> 24) % 600  # status time
-            b = a - back * ((h >> 34) % 5 + 1) - (h >> 40) % 3600  # submitted
+            b = a - steps * unit * ((h >> 34) % 5 + 1) - (h >> 40) % 3600  # submitted
             sday = (b - zone) // 86400  # in UTC
             nik = niks[i % n_citizens if i < SHARED_CITIZENS else (h >> 44) % n_citizens]
             doc = f"{doc_head}{digits}/{years[(a - zone) // 86400]}{doc_tail}" if issued else no_doc

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from mock_agencies.admin import ADMIN_TOKEN
@@ -44,6 +44,14 @@ class Response:
 def json_response(status: int, payload: object, headers: dict[str, str] | None = None) -> Response:
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(status, body, "application/json", headers or {})
+
+
+class Served(Protocol):
+    """What a server thread serves: an agency, or the SSO provider."""
+
+    agency: str
+
+    def handle(self, request: Request) -> Response: ...
 
 
 class AgencyServer:
@@ -242,12 +250,12 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], app: AgencyServer) -> None:
+    def __init__(self, address: tuple[str, int], app: Served) -> None:
         self.app = app
         super().__init__(address, _Handler)
 
 
-def start_server(app: AgencyServer, host: str, port: int) -> tuple[_Server, threading.Thread]:
+def start_server(app: Served, host: str, port: int) -> tuple[_Server, threading.Thread]:
     server = _Server((host, port), app)
     thread = threading.Thread(target=server.serve_forever, name=f"mock-{app.agency}", daemon=True)
     thread.start()

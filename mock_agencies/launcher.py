@@ -10,7 +10,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 
 AGENCIES = ("dukcapil", "licensing", "tax")
@@ -32,12 +32,15 @@ class MockAgencies:
 
     ports: None picks free ports; a dict maps agency -> port (missing agencies get free ports).
     faults: agency -> profile, optionally with options ("slow:delay=0.5", "flaky:rate=0.3").
+    sso_port / sso_options: the SSO provider's port (free if None) and extra `--sso-*` flags for it.
+    today: "YYYY-MM-DD" to pin the day the generated timeline ends on (tests); default today in WIB.
     """
 
     def __init__(self, ports: Mapping[str, int] | None = None, seed: int = 2024, citizens: int = 1000,
                  applications: int = 500, faults: Mapping[str, str] | None = None, host: str = "127.0.0.1",
                  token_ttl: int | None = None, rate_limit: float | None = None, startup_timeout: float = 30.0,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, today: str | None = None, sso_port: int | None = None,
+                 sso_options: Sequence[str] = ()) -> None:
         unknown = set(ports or {}) | set(faults or {})
         unknown -= set(AGENCIES)
         if unknown:
@@ -48,6 +51,11 @@ class MockAgencies:
         self.seed, self.citizens, self.applications = seed, citizens, applications
         self.faults = dict(faults or {})
         self.token_ttl, self.rate_limit = token_ttl, rate_limit
+        self.today = today  # YYYY-MM-DD the generated timeline ends on; None: the child's MOCK_TODAY or its date
+        # The SSO identity provider runs beside the agencies, not among them (it has no datasets or faults).
+        self.sso_port = sso_port or free_port(host)
+        self.sso_url = f"http://{host}:{self.sso_port}"
+        self.sso_options = list(sso_options)
         self.startup_timeout = startup_timeout
         self.env = dict(env or {})
         self.process: subprocess.Popen[bytes] | None = None
@@ -62,6 +70,9 @@ class MockAgencies:
             cmd += ["--token-ttl", str(self.token_ttl)]
         if self.rate_limit is not None:
             cmd += ["--rate-limit", str(self.rate_limit)]
+        cmd += ["--sso-port", str(self.sso_port), *self.sso_options]
+        if self.today is not None:
+            cmd += ["--today", self.today]
         if self.faults:
             cmd += ["--faults", *(f"{a}={p}" for a, p in self.faults.items())]
         return cmd
@@ -83,7 +94,7 @@ class MockAgencies:
     def _wait_healthy(self) -> None:
         assert self.process is not None
         deadline = time.monotonic() + self.startup_timeout
-        pending = set(AGENCIES)
+        pending = {*AGENCIES, "sso"}
         while pending:
             if self.process.poll() is not None:
                 self._stderr.seek(0)
@@ -93,7 +104,8 @@ class MockAgencies:
                 raise TimeoutError(f"mock agencies not healthy after {self.startup_timeout}s: {sorted(pending)}")
             for agency in sorted(pending):
                 try:
-                    with urllib.request.urlopen(self.urls[agency] + "/health", timeout=1) as response:
+                    url = self.sso_url if agency == "sso" else self.urls[agency]
+                    with urllib.request.urlopen(url + "/health", timeout=1) as response:
                         if response.status == 200:
                             pending.discard(agency)
                 except (urllib.error.URLError, OSError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -134,6 +135,20 @@ def year_of(epoch: int) -> str:
 
 def now() -> int:
     return int(time.time())
+
+
+def mock_today() -> int:
+    """The day the mock timeline ends on, as days since 1970-01-01: MOCK_TODAY (YYYY-MM-DD) when set, so a test
+    or a demo can pin it, else today's date in WIB."""
+    pinned = os.environ.get("MOCK_TODAY", "").strip()
+    if pinned:
+        try:
+            day = dt.date.fromisoformat(pinned)
+        except ValueError as exc:
+            raise ValueError(f"MOCK_TODAY must be a date written YYYY-MM-DD, not {pinned!r}") from exc
+    else:
+        day = dt.datetime.now(WIB).date()
+    return (day - _EPOCH).days
 
 
 def parse_rfc3339(text: str) -> int:

@@ -29,7 +29,7 @@ KEY = {"password": "djp-rahasia"}
 @pytest.fixture(scope="module")
 def tax_url() -> Iterator[str]:
     # Its own mocks: the shared ones are advanced by other tests, this comparison needs the seeded data as it was.
-    with MockAgencies(seed=11, citizens=400, applications=240) as mocks:
+    with MockAgencies(seed=11, citizens=400, applications=240, env={"MOCK_TIMELINE": "2025"}) as mocks:
         yield mocks.urls["tax"]
 
 
