@@ -32,7 +32,6 @@ from mpp_bus.transport import (
     Converter,
     HttpClient,
     Keyset,
-    KeysetPage,
     PageResponse,
     Paginator,
     Vocabulary,
@@ -40,6 +39,7 @@ from mpp_bus.transport import (
     checked_times,
     converter,
     dig,
+    keyset_read,
     map_items,
     paginator,
 )
@@ -228,31 +228,18 @@ class RestAdapter(AgencyAdapter[RestConfig]):
 
     def _incremental(self, s: _Stream, cursor: Cursor | None) -> Iterator[Page]:
         assert s.d.incremental is not None and s.updated is not None
-        key = s.d.incremental.cursor_key
-        position = Keyset.from_cursor(cursor, agency=self.agency_id)
-        token = (cursor or {}).get(key)
         pager = s.new_paginator(self.agency_id)
-        positional = bool(pager and pager.positional)
-        first = pager.first().get(pager.param) if pager and positional else None
-        if token is not None and pager and not positional:
-            pager.seen(token)
-        while True:
+        first = pager.first().get(pager.param) if pager and pager.positional else None
+
+        def fetch(position: Keyset | None, token: Any) -> tuple[list[Any], PageResponse]:
             path, params = self._incremental_request(s, pager, token, first, position)
             resp, body = self.http.fetch_json(path, params)
             items = s.items(body)
-            page = KeysetPage(position)
-            for item in items:
-                page.add(item, s.record_id(item), partial(self._updated, s, item), partial(self._record, s, item))
-            following = pager.next_token(PageResponse(body, resp.headers, len(items))) if pager else None
-            done = following is None or not items
-            if positional and page.moved:
-                pager.reset()  # type: ignore[union-attr]  # the filter moved on: its first page is new ground
-                following = first
-            position = page.position
-            token = first if done and positional else (None if done else following)
-            yield page.page(**{key: token})
-            if done:
-                return
+            return items, PageResponse(body, resp.headers, len(items))
+
+        return keyset_read(cursor, agency=self.agency_id, token_key=s.d.incremental.cursor_key, fetch=fetch,
+                           paginator=pager, stop_when_empty=True, record_id=s.record_id,
+                           updated=partial(self._updated, s), build=partial(self._record, s))
 
     def _incremental_request(self, s: _Stream, pager: Paginator | None, token: Any, first: Any,
                              position: Keyset | None) -> tuple[str, dict[str, Any]]:
