@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+import requests
 from pydantic import SecretStr
 
 from mpp_bus.config.agencies import RetryConfig
@@ -76,10 +77,10 @@ class DukcapilAdapter(AgencyAdapter[DukcapilConfig]):
     stream_specs = (StreamSpec(StreamName.CATALOG, SyncMode.FULL),
                     StreamSpec(StreamName.APPLICATIONS, SyncMode.INCREMENTAL, "DiperbaruiPada"))
 
-    def __init__(self, instance: Any, config: DukcapilConfig) -> None:
-        super().__init__(instance, config)
+    def __init__(self, instance: Any, config: DukcapilConfig, *, session: requests.Session | None = None) -> None:
+        super().__init__(instance, config, session=session)
         self.soap = self.uses(SoapClient.for_instance(instance, config.wsdl_url, username=config.username,
-                                                      password=config.password))
+                                                      password=config.password, session=self.session))
 
     def probe(self) -> object:
         return self.soap.call("GetServiceCatalog", retry=NO_RETRY)

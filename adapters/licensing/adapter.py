@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import requests
 from pydantic import SecretStr
 
 from mpp_bus.contract import AdapterConfig, Cursor, Page, StatusMapping, StreamName, StreamSpec, SyncMode
@@ -59,12 +60,12 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
     stream_specs = (StreamSpec(StreamName.CATALOG, SyncMode.FULL),
                     StreamSpec(StreamName.APPLICATIONS, SyncMode.INCREMENTAL, "updated_at"))
 
-    def __init__(self, instance: Any, config: LicensingConfig) -> None:
-        super().__init__(instance, config)
+    def __init__(self, instance: Any, config: LicensingConfig, *, session: requests.Session | None = None) -> None:
+        super().__init__(instance, config, session=session)
         base = config.base_url.rstrip("/")
         auth = OAuth2ClientCredentials(f"{base}/oauth/token", config.client_id, config.client_secret,
-                                       agency=instance.id, timeout=instance.timeout_seconds)
-        self.http = self.uses(HttpClient.for_instance(instance, base, auth=auth))
+                                       agency=instance.id, timeout=instance.timeout_seconds, session=self.session)
+        self.http = self.uses(HttpClient.for_instance(instance, base, auth=auth, session=self.session))
         self.prefix = f"/api/v1/{config.tenant}"
 
     def probe(self) -> object:

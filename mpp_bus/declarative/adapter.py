@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
+import requests
 from pydantic import SecretStr
 
 from mpp_bus.config.agencies import AgencyInstance
@@ -127,8 +128,9 @@ class RestAdapter(AgencyAdapter[RestConfig]):
     config_model = RestConfig
     spec_path: ClassVar[Path | None] = None
 
-    def __init__(self, instance: AgencyInstance, config: RestConfig) -> None:
-        super().__init__(instance, config)
+    def __init__(self, instance: AgencyInstance, config: RestConfig, *,
+                 session: requests.Session | None = None) -> None:
+        super().__init__(instance, config, session=session)
         self.spec = self._load_spec(config)
         self.statuses = self._table(self.spec.statuses, "statuses", StatusMapping.load, _inline_statuses)
         self.vocab = self._table(self.spec.vocabulary, "vocabulary", Vocabulary.load, _inline_vocabulary)
@@ -138,7 +140,8 @@ class RestAdapter(AgencyAdapter[RestConfig]):
         base_url = config.base_url or self.spec.base_url
         if not base_url:
             raise ConfigError(f"agency {instance.id}: set `base_url` in its config or in the REST spec")
-        self.http = self.uses(HttpClient.for_instance(instance, base_url, auth=self._auth(base_url)))
+        self.http = self.uses(HttpClient.for_instance(instance, base_url, auth=self._auth(base_url),
+                                                      session=self.session))
         self._etags: dict[str, tuple[str, Any]] = {}
 
     # --- building ------------------------------------------------------------------------------------------------
@@ -173,7 +176,7 @@ class RestAdapter(AgencyAdapter[RestConfig]):
             token_url = base_url.rstrip("/") + "/" + token_url.lstrip("/")
         return auth_strategy(a.type, secret=self.config.secret, username=self.config.username, header=a.header,
                              token_url=token_url, scope=a.scope, agency=self.agency_id,
-                             timeout=self.instance.timeout_seconds)
+                             timeout=self.instance.timeout_seconds, session=self.session)
 
     def conv(self, spec: str) -> Converter:
         return converter(spec, statuses=self.statuses, vocabulary=self.vocab)

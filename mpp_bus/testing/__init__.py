@@ -2,7 +2,7 @@
 
     from mpp_bus.testing import AdapterConformance      # subclass it in an adapter's test module
     from mpp_bus.testing import record                  # record an agency's responses for offline runs
-    from mpp_bus.testing import FunctionTransport, use_transport, no_network
+    from mpp_bus.testing import FunctionTransport, session_for, no_network
 
 Importing it needs pytest (a test dependency), not Airflow.
 """
@@ -22,7 +22,7 @@ from mpp_bus.testing.transport import (
     Reply,
     Request,
     request_key,
-    use_transport,
+    session_for,
 )
 
 __all__ = [
@@ -40,5 +40,5 @@ __all__ = [
     "read_all",
     "record",
     "request_key",
-    "use_transport",
+    "session_for",
 ]
