@@ -1,4 +1,4 @@
-"""The adapter test kit: the conformance suite, fake and replaying transports, the recorder and the network guard.
+"""The adapter test kit: the conformance suite, fake and replaying transports, the recorder and the network guards.
 
     from mpp_bus.testing import AdapterConformance      # subclass it in an adapter's test module
     from mpp_bus.testing import record                  # record an agency's responses for offline runs
@@ -10,7 +10,7 @@ Importing it needs pytest (a test dependency), not Airflow.
 from __future__ import annotations
 
 from mpp_bus.testing.conformance import AdapterConformance
-from mpp_bus.testing.guard import NetworkBlocked, no_network
+from mpp_bus.testing.guard import NetworkBlocked, loopback_only, no_network
 from mpp_bus.testing.record import record
 from mpp_bus.testing.scenarios import exercise, read_all
 from mpp_bus.testing.transport import (
@@ -36,6 +36,7 @@ __all__ = [
     "Reply",
     "Request",
     "exercise",
+    "loopback_only",
     "no_network",
     "read_all",
     "record",
