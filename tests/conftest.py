@@ -1,4 +1,5 @@
-"""Shared fixtures: store URLs for SQLite (a temporary file) and PostgreSQL (a throw-away database)."""
+"""Shared fixtures: store URLs for SQLite (a temporary file) and PostgreSQL (a throw-away database), and the network
+guard every test runs under."""
 
 from __future__ import annotations
 
@@ -10,7 +11,19 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from mpp_bus.testing.guard import loopback_only
+
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(autouse=True)
+def network_guard() -> Iterator[list[str]]:
+    """Every test may reach only loopback: a connection or DNS look-up beyond it raises ``NetworkBlocked`` before
+    anything is sent, and fails the test even when the code under test swallowed the error. Yields the refusals."""
+    with loopback_only() as refused:
+        yield refused
+    if refused:
+        pytest.fail(f"the test tried to reach beyond loopback: {'; '.join(refused)}", pytrace=False)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+import requests
 from pydantic import SecretStr
 
 from mpp_bus.config.agencies import RetryConfig
@@ -30,12 +31,12 @@ from mpp_bus.transport import (
     AgencyAdapter,
     CursorPaginator,
     Keyset,
-    KeysetPage,
     SoapClient,
     Vocabulary,
     checked_nik,
     checked_times,
     describe,
+    keyset_read,
     map_items,
 )
 
@@ -76,10 +77,10 @@ class DukcapilAdapter(AgencyAdapter[DukcapilConfig]):
     stream_specs = (StreamSpec(StreamName.CATALOG, SyncMode.FULL),
                     StreamSpec(StreamName.APPLICATIONS, SyncMode.INCREMENTAL, "DiperbaruiPada"))
 
-    def __init__(self, instance: Any, config: DukcapilConfig) -> None:
-        super().__init__(instance, config)
+    def __init__(self, instance: Any, config: DukcapilConfig, *, session: requests.Session | None = None) -> None:
+        super().__init__(instance, config, session=session)
         self.soap = self.uses(SoapClient.for_instance(instance, config.wsdl_url, username=config.username,
-                                                      password=config.password))
+                                                      password=config.password, session=self.session))
 
     def probe(self) -> object:
         return self.soap.call("GetServiceCatalog", retry=NO_RETRY)
@@ -102,31 +103,25 @@ class DukcapilAdapter(AgencyAdapter[DukcapilConfig]):
         }
 
     def read_applications(self, cursor: Cursor | None) -> Iterator[Page]:
-        position = Keyset.from_cursor(cursor, agency=self.agency_id)
-        token = (cursor or {}).get("page_token") or None
-        since = position.updated if position else EPOCH
-        paginator = CursorPaginator("NextPageToken", agency=self.agency_id)
-        if token:
-            paginator.seen(token)
-        while True:
-            # The bulk read walks the XML itself: zeep's objects cost ten times the parsing (see SoapClient.call_xml).
-            response = self.soap.call_xml("GetApplicationsChangedSince", Since=since, PageToken=token,
-                                          PageSize=min(self.instance.page_size, MAX_PAGE_SIZE))
-            result = _child(response, "GetApplicationsChangedSinceResult")
-            items = _child(result, "Items")
-            page = KeysetPage(position)
-            for element in (items if items is not None else ()):
-                if not isinstance(element.tag, str):
-                    continue  # a comment or processing instruction
-                p = {_local(child.tag): child.text for child in element if isinstance(child.tag, str)}
-                page.add(p, p.get("NomorPermohonan"), lambda p=p: _datetime(p["DiperbaruiPada"]),
-                         lambda updated, p=p: self._application(p, updated))
-            next_token = _child(result, "NextPageToken")
-            position = page.position
-            token = paginator.next_token({"NextPageToken": None if next_token is None else next_token.text})
-            yield page.page(page_token=token)
-            if token is None:
-                return
+        start = Keyset.from_cursor(cursor, agency=self.agency_id)
+        # Every request of a read asks from where the read started; the page token carries the rest of the way.
+        since = start.updated if start else EPOCH
+        yield from keyset_read(cursor, agency=self.agency_id, token_key="page_token",
+                               fetch=lambda position, token: self._applications_page(since, token),
+                               paginator=CursorPaginator("NextPageToken", agency=self.agency_id),
+                               record_id=_application_id, updated=_updated, build=self._application)
+
+    def _applications_page(self, since: datetime, token: str | None) -> tuple[list[dict[str, str | None]], Any]:
+        # The bulk read walks the XML itself: zeep's objects cost ten times the parsing (see SoapClient.call_xml).
+        response = self.soap.call_xml("GetApplicationsChangedSince", Since=since, PageToken=token,
+                                      PageSize=min(self.instance.page_size, MAX_PAGE_SIZE))
+        result = _child(response, "GetApplicationsChangedSinceResult")
+        items = _child(result, "Items")
+        # A comment or processing instruction among the items has no string tag: it is no record.
+        records = [{_local(child.tag): child.text for child in element if isinstance(child.tag, str)}
+                   for element in (items if items is not None else ()) if isinstance(element.tag, str)]
+        next_token = _child(result, "NextPageToken")
+        return records, {"NextPageToken": None if next_token is None else next_token.text}
 
     def _application(self, p: dict[str, str | None], updated: datetime) -> dict[str, Any]:
         submitted, status_at = _datetime(p["WaktuPengajuan"]), _datetime(p["WaktuStatus"])
@@ -160,6 +155,14 @@ class DukcapilAdapter(AgencyAdapter[DukcapilConfig]):
         except AdapterError as exc:
             raise _anonymous(exc, self.agency_id) from None
         return IdentityMatch(bool(answer.NikDitemukan), bool(answer.NamaCocok), bool(answer.TanggalLahirCocok))
+
+
+def _application_id(p: dict[str, str | None]) -> str | None:
+    return p.get("NomorPermohonan")
+
+
+def _updated(p: dict[str, str | None]) -> datetime:
+    return _datetime(p["DiperbaruiPada"])
 
 
 def _child(element: Any, name: str) -> Any:

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import requests
 from pydantic import SecretStr
 
 from mpp_bus.contract import AdapterConfig, Cursor, Page, StatusMapping, StreamName, StreamSpec, SyncMode
@@ -26,13 +27,13 @@ from mpp_bus.transport import (
     CursorPaginator,
     HttpClient,
     Keyset,
-    KeysetPage,
     OAuth2ClientCredentials,
     Vocabulary,
     checked_nik,
     checked_times,
     describe,
     format_datetime,
+    keyset_read,
     map_items,
     parse_datetime,
 )
@@ -59,12 +60,12 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
     stream_specs = (StreamSpec(StreamName.CATALOG, SyncMode.FULL),
                     StreamSpec(StreamName.APPLICATIONS, SyncMode.INCREMENTAL, "updated_at"))
 
-    def __init__(self, instance: Any, config: LicensingConfig) -> None:
-        super().__init__(instance, config)
+    def __init__(self, instance: Any, config: LicensingConfig, *, session: requests.Session | None = None) -> None:
+        super().__init__(instance, config, session=session)
         base = config.base_url.rstrip("/")
         auth = OAuth2ClientCredentials(f"{base}/oauth/token", config.client_id, config.client_secret,
-                                       agency=instance.id, timeout=instance.timeout_seconds)
-        self.http = self.uses(HttpClient.for_instance(instance, base, auth=auth))
+                                       agency=instance.id, timeout=instance.timeout_seconds, session=self.session)
+        self.http = self.uses(HttpClient.for_instance(instance, base, auth=auth, session=self.session))
         self.prefix = f"/api/v1/{config.tenant}"
 
     def probe(self) -> object:
@@ -93,26 +94,18 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
         }
 
     def read_applications(self, cursor: Cursor | None) -> Iterator[Page]:
-        position = Keyset.from_cursor(cursor, agency=self.agency_id)
-        token = (cursor or {}).get("next_cursor") or None
-        paginator = CursorPaginator("next_cursor", agency=self.agency_id)
+        return keyset_read(cursor, agency=self.agency_id, token_key="next_cursor", fetch=self._applications_page,
+                           paginator=CursorPaginator("next_cursor", agency=self.agency_id),
+                           record_id=_application_id, updated=_updated, build=self._application)
+
+    def _applications_page(self, position: Keyset | None, token: str | None) -> tuple[list[Any], Any]:
+        params: dict[str, Any] = {"limit": min(self.instance.page_size, MAX_LIMIT)}
         if token:
-            paginator.seen(token)
-        while True:
-            params: dict[str, Any] = {"limit": min(self.instance.page_size, MAX_LIMIT)}
-            if token:
-                params["cursor"] = token
-            elif position is not None:
-                params["updated_since"] = format_datetime(position.updated)
-            body = self.http.get_json(f"{self.prefix}/applications", params)
-            page = KeysetPage(position)
-            for a in body.get("data") or []:
-                page.add(a, a.get("id") if isinstance(a, dict) else None, lambda a=a: parse_datetime(a["updated_at"]),
-                         lambda updated, a=a: self._application(a, updated))
-            position, token = page.position, paginator.next_token(body)
-            yield page.page(next_cursor=token)
-            if token is None:
-                return
+            params["cursor"] = token
+        elif position is not None:
+            params["updated_since"] = format_datetime(position.updated)
+        body = self.http.get_json(f"{self.prefix}/applications", params)
+        return body.get("data") or [], body
 
     def _application(self, a: dict[str, Any], updated: datetime) -> dict[str, Any]:
         submitted, status_at = parse_datetime(a["submitted_at"]), parse_datetime(a["status_at"])
@@ -125,3 +118,11 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
             "sla_due_date": date.fromisoformat(due) if due else None, "output_document": a.get("document_number"),
             "source_updated_at": updated,
         }
+
+
+def _application_id(a: Any) -> object:
+    return a.get("id") if isinstance(a, dict) else None
+
+
+def _updated(a: dict[str, Any]) -> datetime:
+    return parse_datetime(a["updated_at"])

@@ -102,9 +102,10 @@ class Adapter(ABC, Generic[C]):
         self.config = config
 
     @classmethod
-    def from_instance(cls, instance: AgencyInstance, connection: Connection | None = None) -> Self:
-        """Build the adapter for one configured agency, its config filled from the connection."""
-        return cls(instance, cls.config_model.build(instance, connection))  # type: ignore[arg-type]
+    def from_instance(cls, instance: AgencyInstance, connection: Connection | None = None, **options: Any) -> Self:
+        """Build the adapter for one configured agency, its config filled from the connection; ``options`` go to
+        the adapter's constructor (an SDK adapter takes ``session=``, the transport its clients send through)."""
+        return cls(instance, cls.config_model.build(instance, connection), **options)  # type: ignore[arg-type]
 
     @property
     def agency_id(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from mpp_bus.config.agencies import AgencyInstance
 from mpp_bus.config.connections import Connection
@@ -30,6 +31,7 @@ def adapter_type(name: str) -> type[Adapter]:  # type: ignore[type-arg]
     return cls
 
 
-def build_adapter(instance: AgencyInstance, connection: Connection | None = None) -> Adapter:  # type: ignore[type-arg]
-    """The adapter for one configured agency instance."""
-    return adapter_type(instance.adapter).from_instance(instance, connection)
+def build_adapter(instance: AgencyInstance, connection: Connection | None = None,  # type: ignore[type-arg]
+                  **options: Any) -> Adapter:
+    """The adapter for one configured agency instance (``options``, such as ``session=``, go to its constructor)."""
+    return adapter_type(instance.adapter).from_instance(instance, connection, **options)

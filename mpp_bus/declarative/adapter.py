@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
+import requests
 from pydantic import SecretStr
 
 from mpp_bus.config.agencies import AgencyInstance
@@ -32,7 +33,6 @@ from mpp_bus.transport import (
     Converter,
     HttpClient,
     Keyset,
-    KeysetPage,
     PageResponse,
     Paginator,
     Vocabulary,
@@ -40,6 +40,7 @@ from mpp_bus.transport import (
     checked_times,
     converter,
     dig,
+    keyset_read,
     map_items,
     paginator,
 )
@@ -127,8 +128,9 @@ class RestAdapter(AgencyAdapter[RestConfig]):
     config_model = RestConfig
     spec_path: ClassVar[Path | None] = None
 
-    def __init__(self, instance: AgencyInstance, config: RestConfig) -> None:
-        super().__init__(instance, config)
+    def __init__(self, instance: AgencyInstance, config: RestConfig, *,
+                 session: requests.Session | None = None) -> None:
+        super().__init__(instance, config, session=session)
         self.spec = self._load_spec(config)
         self.statuses = self._table(self.spec.statuses, "statuses", StatusMapping.load, _inline_statuses)
         self.vocab = self._table(self.spec.vocabulary, "vocabulary", Vocabulary.load, _inline_vocabulary)
@@ -138,7 +140,8 @@ class RestAdapter(AgencyAdapter[RestConfig]):
         base_url = config.base_url or self.spec.base_url
         if not base_url:
             raise ConfigError(f"agency {instance.id}: set `base_url` in its config or in the REST spec")
-        self.http = self.uses(HttpClient.for_instance(instance, base_url, auth=self._auth(base_url)))
+        self.http = self.uses(HttpClient.for_instance(instance, base_url, auth=self._auth(base_url),
+                                                      session=self.session))
         self._etags: dict[str, tuple[str, Any]] = {}
 
     # --- building ------------------------------------------------------------------------------------------------
@@ -173,7 +176,7 @@ class RestAdapter(AgencyAdapter[RestConfig]):
             token_url = base_url.rstrip("/") + "/" + token_url.lstrip("/")
         return auth_strategy(a.type, secret=self.config.secret, username=self.config.username, header=a.header,
                              token_url=token_url, scope=a.scope, agency=self.agency_id,
-                             timeout=self.instance.timeout_seconds)
+                             timeout=self.instance.timeout_seconds, session=self.session)
 
     def conv(self, spec: str) -> Converter:
         return converter(spec, statuses=self.statuses, vocabulary=self.vocab)
@@ -228,31 +231,18 @@ class RestAdapter(AgencyAdapter[RestConfig]):
 
     def _incremental(self, s: _Stream, cursor: Cursor | None) -> Iterator[Page]:
         assert s.d.incremental is not None and s.updated is not None
-        key = s.d.incremental.cursor_key
-        position = Keyset.from_cursor(cursor, agency=self.agency_id)
-        token = (cursor or {}).get(key)
         pager = s.new_paginator(self.agency_id)
-        positional = bool(pager and pager.positional)
-        first = pager.first().get(pager.param) if pager and positional else None
-        if token is not None and pager and not positional:
-            pager.seen(token)
-        while True:
+        first = pager.first().get(pager.param) if pager and pager.positional else None
+
+        def fetch(position: Keyset | None, token: Any) -> tuple[list[Any], PageResponse]:
             path, params = self._incremental_request(s, pager, token, first, position)
             resp, body = self.http.fetch_json(path, params)
             items = s.items(body)
-            page = KeysetPage(position)
-            for item in items:
-                page.add(item, s.record_id(item), partial(self._updated, s, item), partial(self._record, s, item))
-            following = pager.next_token(PageResponse(body, resp.headers, len(items))) if pager else None
-            done = following is None or not items
-            if positional and page.moved:
-                pager.reset()  # type: ignore[union-attr]  # the filter moved on: its first page is new ground
-                following = first
-            position = page.position
-            token = first if done and positional else (None if done else following)
-            yield page.page(**{key: token})
-            if done:
-                return
+            return items, PageResponse(body, resp.headers, len(items))
+
+        return keyset_read(cursor, agency=self.agency_id, token_key=s.d.incremental.cursor_key, fetch=fetch,
+                           paginator=pager, stop_when_empty=True, record_id=s.record_id,
+                           updated=partial(self._updated, s), build=partial(self._record, s))
 
     def _incremental_request(self, s: _Stream, pager: Paginator | None, token: Any, first: Any,
                              position: Keyset | None) -> tuple[str, dict[str, Any]]:

@@ -1,8 +1,8 @@
-"""The adapter test kit: the conformance suite, fake and replaying transports, the recorder and the network guard.
+"""The adapter test kit: the conformance suite, fake and replaying transports, the recorder and the network guards.
 
     from mpp_bus.testing import AdapterConformance      # subclass it in an adapter's test module
     from mpp_bus.testing import record                  # record an agency's responses for offline runs
-    from mpp_bus.testing import FunctionTransport, use_transport, no_network
+    from mpp_bus.testing import FunctionTransport, session_for, no_network
 
 Importing it needs pytest (a test dependency), not Airflow.
 """
@@ -10,7 +10,7 @@ Importing it needs pytest (a test dependency), not Airflow.
 from __future__ import annotations
 
 from mpp_bus.testing.conformance import AdapterConformance
-from mpp_bus.testing.guard import NetworkBlocked, no_network
+from mpp_bus.testing.guard import NetworkBlocked, loopback_only, no_network
 from mpp_bus.testing.record import record
 from mpp_bus.testing.scenarios import exercise, read_all
 from mpp_bus.testing.transport import (
@@ -22,7 +22,7 @@ from mpp_bus.testing.transport import (
     Reply,
     Request,
     request_key,
-    use_transport,
+    session_for,
 )
 
 __all__ = [
@@ -36,9 +36,10 @@ __all__ = [
     "Reply",
     "Request",
     "exercise",
+    "loopback_only",
     "no_network",
     "read_all",
     "record",
     "request_key",
-    "use_transport",
+    "session_for",
 ]

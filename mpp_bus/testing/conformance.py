@@ -37,9 +37,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+import requests
 from jsonschema import Draft202012Validator
 from pydantic import SecretStr
 from pydantic_core import to_jsonable_python
+from requests.adapters import BaseAdapter
 from sqlalchemy import func, select
 
 from mpp_bus.canonical.schema import schema_errors
@@ -48,8 +50,8 @@ from mpp_bus.config.agencies import AgencyInstance
 from mpp_bus.contract import STREAM_ENTITY, Adapter, AdapterConfig, CheckResult, Page, StreamName, SyncMode
 from mpp_bus.errors import AdapterError, RetriableError
 from mpp_bus.testing.guard import no_network
-from mpp_bus.testing.scenarios import StreamRun, exercise, read_all
-from mpp_bus.testing.transport import UNREACHABLE_HOST, Cassette, ReplayTransport, use_transport
+from mpp_bus.testing.scenarios import SessionBuild, StreamRun, exercise, read_all
+from mpp_bus.testing.transport import UNREACHABLE_HOST, Cassette, ReplayTransport, session_for
 
 NIK_RUN = re.compile(r"(?<!\d)\d{16}(?!\d)")
 ID_FIELD = {StreamName.CATALOG: "code", StreamName.APPLICATIONS: "application_id"}
@@ -90,24 +92,44 @@ class AdapterConformance:
         return RECORDED_URL
 
     @classmethod
-    @contextmanager
-    def transport(cls) -> Iterator[None]:
-        """Offline: every request is answered from the recording and real connections fail. Live: the network."""
+    def agency_transport(cls) -> BaseAdapter | None:
+        """Offline: a transport that answers every request from the recording. Live: None (the network)."""
         if cls.mode == "live":
-            yield
-            return
+            return None
         if cls.mode != "recorded":
             raise ValueError(f"unknown conformance mode {cls.mode!r}; known modes: live, recorded")
         if cls.recorded is None:
             raise NotImplementedError("recorded mode: set `recorded` to the recorded responses file")
-        with use_transport(ReplayTransport(Cassette.load(cls.recorded))), no_network():
+        return ReplayTransport(Cassette.load(cls.recorded))
+
+    @classmethod
+    @contextmanager
+    def transport(cls) -> Iterator[None]:
+        """Offline: real connections fail (the adapters are built on the recording, see ``build_for``). Live: the
+        network."""
+        if cls.mode == "live":
+            yield
+            return
+        with no_network():
             yield
 
     @classmethod
-    def build_for(cls, url: str) -> Any:
-        """A function that builds a fresh adapter on ``url`` (as a new process would)."""
+    def build_for(cls, url: str) -> SessionBuild:
+        """A function that builds a fresh adapter on ``url`` (as a new process would), on the session it is given
+        (``session=``, e.g. the recorder's) or else on the agency's transport (``agency_transport``): the adapters
+        one function builds share one replay of the recording, which serves each request's answers in order."""
         instance = cls().instance(url)
-        return lambda: cls.adapter_type.from_instance(instance, cls.connection)
+        replay: list[BaseAdapter | None] = []  # loaded on the first build without a session: a recorder needs none
+
+        def build(*, session: requests.Session | None = None) -> Adapter[Any]:
+            if session is None:
+                if not replay:
+                    replay.append(cls.agency_transport())
+                session = None if replay[0] is None else session_for(replay[0])
+            options = {} if session is None else {"session": session}
+            return cls.adapter_type.from_instance(instance, cls.connection, **options)
+
+        return build
 
     @pytest.fixture
     def build(self, agency_url: str) -> Any:

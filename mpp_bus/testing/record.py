@@ -10,8 +10,11 @@ Example (against the mock agencies)::
     from mpp_bus.testing import record
 
     with MockAgencies(seed=11, applications=120) as mocks:
-        record(lambda: TaxAdapter.from_instance(instance(mocks.urls["tax"]), {"password": "djp-rahasia"}),
+        record(lambda session: TaxAdapter.from_instance(instance(mocks.urls["tax"]), {"password": "djp-rahasia"},
+                                                        session=session),
                Path("tests/recorded/tax.json"))
+
+``build`` takes the session the recorder passes in (``session=``); ``AdapterConformance.build_for(url)`` is one.
 
 ``transport`` replaces the network (a ``FunctionTransport`` over a fake agency function, as ``mpp-bus
 new-adapter`` does for the example it generates).
@@ -23,17 +26,17 @@ from pathlib import Path
 
 from requests.adapters import BaseAdapter
 
-from mpp_bus.testing.scenarios import Build, exercise
-from mpp_bus.testing.transport import Cassette, RecordingTransport, use_transport
+from mpp_bus.testing.scenarios import SessionBuild, exercise
+from mpp_bus.testing.transport import Cassette, RecordingTransport, session_for
 
 
-def record(build: Build, path: Path, *, transport: BaseAdapter | None = None) -> Cassette:
+def record(build: SessionBuild, path: Path, *, transport: BaseAdapter | None = None) -> Cassette:
     """Run the kit's reads through the network (or ``transport``) and save every response to ``path``."""
     cassette = Cassette()
-    with use_transport(RecordingTransport(cassette, transport)):
-        check, runs = exercise(build)
-        with build() as adapter:
-            cassette.adapter = adapter.name
+    recorder = RecordingTransport(cassette, transport)
+    check, runs = exercise(lambda: build(session=session_for(recorder)))
+    with build(session=session_for(recorder)) as adapter:
+        cassette.adapter = adapter.name
     if not check.ok:
         raise RuntimeError(f"not recorded: check() failed: {check.message}")
     cassette.save(path)

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+import requests
 
 from mpp_bus.contract import Adapter, CheckResult, Page, StreamName, SyncMode
 
 Build = Callable[[], Adapter[Any]]
+
+
+class SessionBuild(Protocol):
+    """Builds a fresh adapter on the given session (its transport), or on its own default one when None."""
+
+    def __call__(self, *, session: requests.Session | None = None) -> Adapter[Any]: ...
 
 
 def read_all(build: Build, stream: StreamName, cursor: dict[str, Any] | None = None) -> list[Page]:

@@ -1,15 +1,16 @@
 """Fake transports for adapter tests: a plain function as the agency, a replay of recorded responses, a recorder.
 
-They are ``requests`` transport adapters. ``use_transport(t)`` makes every ``requests.Session`` (the adapters'
-clients, the OAuth2 token fetch, zeep's WSDL and SOAP calls) send through ``t`` for the duration of a ``with``
-block, so an adapter is tested exactly as it runs, with no network.
+They are ``requests`` transport adapters. ``session_for(t)`` is a ``requests.Session`` that sends everything through
+``t``; an adapter built with it (``from_instance(instance, connection, session=session_for(t))``) sends its HTTP
+calls, its OAuth2 token fetch and zeep's WSDL and SOAP calls there, so it is tested exactly as it runs, with no
+network and nothing patched for the rest of the process.
 
 Example::
 
     def agency(request: Request) -> Reply:
         return Reply(200, {"data": [], "next": None})
 
-    with use_transport(FunctionTransport(agency)):
+    with Adapter.from_instance(instance, connection, session=session_for(FunctionTransport(agency))) as adapter:
         list(adapter.read(StreamName.CATALOG, None))
 """
 
@@ -19,8 +20,7 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,12 +217,10 @@ class RecordingTransport(BaseAdapter):
         self.inner.close()
 
 
-@contextmanager
-def use_transport(transport: BaseAdapter) -> Iterator[BaseAdapter]:
-    """Route every ``requests.Session`` through ``transport`` inside the block."""
-    original = requests.Session.get_adapter
-    requests.Session.get_adapter = lambda self, url: transport  # type: ignore[method-assign,assignment]
-    try:
-        yield transport
-    finally:
-        requests.Session.get_adapter = original  # type: ignore[method-assign]
+def session_for(transport: BaseAdapter) -> requests.Session:
+    """A new session that sends every request, whatever its host, through ``transport``: what a test passes to an
+    adapter (``session=``) or a client instead of the network."""
+    session = requests.Session()
+    session.mount("http://", transport)
+    session.mount("https://", transport)
+    return session

@@ -6,6 +6,7 @@ types at the boundary.
 - auth: ``ApiKeyAuth``, ``BasicAuth``, ``BearerAuth``, ``OAuth2ClientCredentials``, or ``auth_strategy(name, ...)``;
 - paging: ``PageNumberPaginator``, ``OffsetPaginator``, ``CursorPaginator``, ``LinkHeaderPaginator``,
   ``NextUrlPaginator`` (loop detection in the base), or ``paginator(name, ...)``; ``Keyset`` for incremental reads;
+- incremental reads: ``keyset_read`` (the one keyset read loop: the adapter says how to fetch a page and map an item);
 - records: ``AgencyAdapter`` (the base class), ``KeysetPage``, ``map_items``, ``Vocabulary``, ``checked_nik``,
   ``checked_times``, ``describe``, ``reject``, ``run_check``;
 - values: ``parse_date``, ``parse_datetime``, ``format_datetime`` and the named ``converter(...)``;
@@ -42,6 +43,7 @@ from mpp_bus.transport.http import (
     parse_retry_after,
     translate_request_error,
 )
+from mpp_bus.transport.incremental import keyset_read
 from mpp_bus.transport.paging import (
     PAGINATORS,
     CursorPaginator,
@@ -122,6 +124,7 @@ __all__ = [
     "error_for_status",
     "fault_error",
     "format_datetime",
+    "keyset_read",
     "map_items",
     "paginator",
     "parse_date",

@@ -181,6 +181,7 @@ def auth_strategy(
     scope: str | None = None,
     agency: str = "",
     timeout: float = 30.0,
+    session: requests.Session | None = None,
 ) -> AuthBase | None:
     """The auth strategy called ``kind``; an unknown name fails with the known ones, a missing secret says where
     to put it. Example: ``auth_strategy("api_key", header="X-DJP-Key", secret=config.secret)``."""
@@ -200,4 +201,5 @@ def auth_strategy(
         return BasicAuth(username, secret)
     if not token_url:
         raise ConfigError("auth 'oauth2_client_credentials' needs `token_url`")
-    return OAuth2ClientCredentials(token_url, username, secret, agency=agency, scope=scope, timeout=timeout)
+    return OAuth2ClientCredentials(token_url, username, secret, agency=agency, scope=scope, timeout=timeout,
+                                   session=session)

@@ -5,7 +5,10 @@ adapter keeps only what is specific to its agency.
 - ``check()`` runs the cheap authenticated call ``probe()`` and answers in words (never raises);
 - ``read(stream, cursor)`` checks the stream is offered, calls ``read_<stream>(cursor)`` and stamps any
   ``AdapterError`` with the agency and stream;
-- ``close()`` closes every client registered with ``uses()``.
+- ``close()`` closes every client registered with ``uses()``;
+- ``session``: the ``requests.Session`` every client of the adapter sends through (HTTP, the OAuth2 token fetch,
+  zeep's SOAP calls); passed in at construction (``from_instance(instance, connection, session=...)``, a test's fake
+  or recording transport) or a fresh one.
 
 Example::
 
@@ -17,7 +20,7 @@ Example::
 
         def __init__(self, instance, config):
             super().__init__(instance, config)
-            self.http = self.uses(HttpClient.for_instance(instance, config.base_url,
+            self.http = self.uses(HttpClient.for_instance(instance, config.base_url, session=self.session,
                                                           auth=ApiKeyAuth("X-Key", config.api_key)))
 
         def probe(self):
@@ -32,6 +35,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
+
+import requests
 
 from mpp_bus.contract import Adapter, AdapterConfig, CheckResult, Cursor, Page, StreamName, StreamSpec
 from mpp_bus.errors import AdapterError
@@ -53,8 +58,9 @@ class AgencyAdapter(Adapter[C]):
     stream_specs: ClassVar[Sequence[StreamSpec]] = ()
     vocabulary: ClassVar[Vocabulary | None] = None
 
-    def __init__(self, instance: Any, config: C) -> None:
+    def __init__(self, instance: Any, config: C, *, session: requests.Session | None = None) -> None:
         super().__init__(instance, config)
+        self.session = session if session is not None else requests.Session()
         self._clients: list[_Closable] = []
 
     def uses(self, client: T) -> T:

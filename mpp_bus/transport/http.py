@@ -75,7 +75,9 @@ class HttpClient:
         self.timeout = timeout
         self.retry = retry or RetryConfig()
         self.session = session or requests.Session()
-        self.session.auth = auth
+        # The auth goes with each request, not on the session: a session shared with the OAuth2 token fetch would
+        # otherwise sign the token request with the token it is fetching.
+        self.auth = auth
         self.session.headers.update({"Accept": "application/json", **(headers or {})})
         self._sleep = sleep
 
@@ -135,7 +137,7 @@ class HttpClient:
               data: Mapping[str, Any] | None, ok: tuple[int, ...]) -> RawResponse:
         try:
             resp = self.session.request(method, self.url(path), params=params, headers=headers, data=data,
-                                        timeout=self.timeout, stream=True)
+                                        auth=self.auth, timeout=self.timeout, stream=True)
             if resp.status_code not in ok:
                 if resp.raw is not None:
                     resp.close()

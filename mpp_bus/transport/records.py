@@ -1,12 +1,11 @@
 """Record helpers every adapter needs: vocabulary tables, NIK and date checks, rejects, the ``check()`` answer,
 and the collection of one page of an incremental read ordered by ``(updated, id)``.
 
-Example (one page of a keyset-ordered incremental read)::
+Example (one page of a keyset-ordered incremental read; ``keyset_read`` runs this loop for a whole read)::
 
     page = KeysetPage(position)
-    for item in body["data"]:
-        page.add(item, item.get("id"), lambda: parse_datetime(item["updated_at"]),
-                 lambda updated: {..., "source_updated_at": updated})
+    page.extend(body["data"], lambda item: item.get("id"), lambda item: parse_datetime(item["updated_at"]),
+                lambda item, updated: {..., "source_updated_at": updated})
     yield page.page(next_cursor=token)
 """
 
@@ -186,26 +185,37 @@ class KeysetPage:
             build: Callable[[datetime], dict[str, Any]],
             payload: Callable[[Any], Mapping[str, Any]] | None = None) -> None:
         """Add one agency item: ``updated`` reads its update time, ``build`` maps it; ``payload`` turns the item
-        into a plain mapping for a reject (only called for a bad record)."""
-        moment: datetime | None = None
-        record_id = text_id(record_id)
-        try:
-            if not record_id:
-                raise SkippableError("record without an id")
-            moment = updated()
-            if not isinstance(moment, datetime) or moment.tzinfo is None:
-                moment = None
-                raise SkippableError("the record's update time is not a date and time with a zone")
-            start = self.start
-            if start is not None and start.knows(moment, record_id) and \
-                    start.replays(moment, record_id, item_version(item)):
-                return  # this very version was handled: the agency's filter is inclusive
-            self.records.append(build(moment))
-        except RECORD_ERRORS as exc:
-            kept = payload(item) if payload else (item if isinstance(item, Mapping) else {"value": item})
-            self.rejects.append(reject(exc, record_id or None, kept))
-        if moment is not None and record_id:
-            self._note(moment, record_id, item)
+        into a plain mapping for a reject (only called for a bad record). A whole page goes through ``extend``."""
+        self.extend((item,), lambda _: record_id, lambda _: updated(), lambda _, moment: build(moment), payload)
+
+    def extend(self, items: Iterable[Any], record_id: Callable[[Any], object],
+               updated: Callable[[Any], datetime], build: Callable[[Any, datetime], dict[str, Any]],
+               payload: Callable[[Any], Mapping[str, Any]] | None = None) -> None:
+        """Add the agency items of a page: ``record_id(item)`` and ``updated(item)`` read its id and update time,
+        ``build(item, updated)`` maps it; ``payload`` turns an item into a plain mapping for a reject (only called
+        for a bad record). The loop is written out here, not through ``add``: it is the read's per-record path."""
+        start = self.start
+        records, rejects = self.records, self.rejects
+        for item in items:
+            moment: datetime | None = None
+            rid: str | None = None
+            try:
+                rid = text_id(record_id(item))
+                if not rid:
+                    raise SkippableError("record without an id")
+                moment = updated(item)
+                if not isinstance(moment, datetime) or moment.tzinfo is None:
+                    moment = None
+                    raise SkippableError("the record's update time is not a date and time with a zone")
+                if start is not None and start.knows(moment, rid) and \
+                        start.replays(moment, rid, item_version(item)):
+                    continue  # this very version was handled: the agency's filter is inclusive
+                records.append(build(item, moment))
+            except RECORD_ERRORS as exc:
+                kept = payload(item) if payload else (item if isinstance(item, Mapping) else {"value": item})
+                rejects.append(reject(exc, rid, kept))
+            if moment is not None and rid:
+                self._note(moment, rid, item)
 
     def _note(self, moment: datetime, record_id: str, item: Any) -> None:
         mark = self._mark

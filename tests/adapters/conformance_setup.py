@@ -45,7 +45,8 @@ def record_all() -> None:
     with MockAgencies(seed=11, citizens=200, applications=80) as mocks:
         for agency, adapter_type in TYPES.items():
             url = mocks.urls[agency]
-            record(lambda a=agency, t=adapter_type, u=url: t.from_instance(kit_instance(a, u), CONNECTIONS[a]),
+            record(lambda session, a=agency, t=adapter_type, u=url: t.from_instance(kit_instance(a, u),
+                                                                                   CONNECTIONS[a], session=session),
                    RECORDED / f"{agency}.json")
 
 

@@ -10,7 +10,7 @@ from mpp_bus.config import AgencyInstance
 from mpp_bus.contract import StreamName
 from mpp_bus.declarative import RestAdapter
 from mpp_bus.errors import ConfigError
-from mpp_bus.testing import FunctionTransport, Reply, use_transport
+from mpp_bus.testing import FunctionTransport, Reply, session_for
 
 SERVICES = [{"kode": f"S{i}", "nama": f"Layanan {i}", "kat": "umum", "hari": i, "tgl": "01/02/2025"}
             for i in range(1, 8)]
@@ -41,10 +41,10 @@ def agency(request):
                        "cursor": nxt and str(nxt)}, link)
 
 
-def build(s: dict[str, Any]) -> RestAdapter:
+def build(s: dict[str, Any], handler: Any = agency) -> RestAdapter:
     instance = AgencyInstance(id="fake", adapter="rest", name="Fake", level="pusat", page_size=3,
                               config={"base_url": "http://a", "spec": s})
-    return RestAdapter.from_instance(instance, {"password": "k"})
+    return RestAdapter.from_instance(instance, {"password": "k"}, session=session_for(FunctionTransport(handler)))
 
 
 @pytest.mark.parametrize("paginator", [
@@ -55,8 +55,7 @@ def build(s: dict[str, Any]) -> RestAdapter:
     {"type": "link_header"},
 ])
 def test_every_paginator_reads_every_record_once(paginator):
-    with use_transport(FunctionTransport(agency)):
-        pages = list(build(spec(paginator)).read(StreamName.CATALOG, None))
+    pages = list(build(spec(paginator)).read(StreamName.CATALOG, None))
     codes = [r["code"] for p in pages for r in p.records]
     assert codes == [s["kode"] for s in SERVICES]
     assert pages[0].records[0] == {"agency_id": "fake", "code": "S1", "name": "Layanan 1", "category": "umum",
@@ -76,15 +75,13 @@ def test_every_paginator_reads_every_record_once(paginator):
 def test_bad_specs_fail_naming_what_is_known(change, message):
     with pytest.raises(ConfigError, match=message):
         adapter = build({**spec(None), **change})
-        with use_transport(FunctionTransport(agency)):
-            list(adapter.read(StreamName.CATALOG, None))
+        list(adapter.read(StreamName.CATALOG, None))
 
 
 def test_a_record_missing_a_required_field_is_rejected_not_fatal():
     def broken(request):
         return Reply(200, {"data": [SERVICES[0], {"kode": "S9"}]})
 
-    with use_transport(FunctionTransport(broken)):
-        page, = build(spec(None)).read(StreamName.CATALOG, None)
+    page, = build(spec(None), broken).read(StreamName.CATALOG, None)
     assert [r["code"] for r in page.records] == ["S1"]
     assert page.rejects[0].record_id == "S9" and "missing" in page.rejects[0].reason

@@ -15,7 +15,7 @@ from mpp_bus.contract import Page, StreamName, build_adapter
 from mpp_bus.engine import SyncEngine
 from mpp_bus.privacy import NikHasher
 from mpp_bus.store import create_store
-from mpp_bus.testing.transport import FunctionTransport, Reply, Request, use_transport
+from mpp_bus.testing.transport import FunctionTransport, Reply, Request, session_for
 from mpp_bus.transport import KeysetPage
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
@@ -61,9 +61,9 @@ CONFIGS = {
 
 def sync_through_engine(adapter_name: str, records: list[Any]) -> None:
     config, connection, _ = CONFIGS[adapter_name]
-    adapter = build_adapter(instance(adapter_name, config), connection)
-    with use_transport(FunctionTransport(agency(records))):
-        result = ENGINE.sync(adapter, StreamName.APPLICATIONS, full_refresh=True)
+    adapter = build_adapter(instance(adapter_name, config), connection,
+                            session=session_for(FunctionTransport(agency(records))))
+    result = ENGINE.sync(adapter, StreamName.APPLICATIONS, full_refresh=True)
     assert result.ok
     assert result.read == result.stored + result.unchanged + result.stale + result.quarantined
 

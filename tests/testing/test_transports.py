@@ -16,7 +16,7 @@ from mpp_bus.testing import (
     Reply,
     no_network,
     request_key,
-    use_transport,
+    session_for,
 )
 from mpp_bus.testing.transport import RecordingTransport
 
@@ -26,27 +26,27 @@ def echo(request):
 
 
 def test_function_transport_answers_every_session():
-    with use_transport(FunctionTransport(echo)) as t:
-        body = requests.Session().get("http://x.example/a", params={"b": "1"}).json()
+    t = FunctionTransport(echo)
+    body = session_for(t).get("http://x.example/a", params={"b": "1"}).json()
     assert body == {"path": "/a", "q": {"b": "1"}} and t.requests[0].method == "GET"
 
 
 def test_unreachable_host_fails_like_a_refused_connection():
-    with use_transport(FunctionTransport(echo)), pytest.raises(requests.ConnectionError):
-        requests.get(f"http://{UNREACHABLE_HOST}/")
+    with pytest.raises(requests.ConnectionError):
+        session_for(FunctionTransport(echo)).get(f"http://{UNREACHABLE_HOST}/")
 
 
 def test_record_then_replay_and_unrecorded_requests_fail(tmp_path):
     cassette = Cassette()
-    with use_transport(RecordingTransport(cassette, FunctionTransport(echo))):
-        requests.post("http://x/token", data={"client_id": "a", "client_secret": "s3cret-value"})
-        requests.get("http://x/a?b=1")
+    recording = session_for(RecordingTransport(cassette, FunctionTransport(echo)))
+    recording.post("http://x/token", data={"client_id": "a", "client_secret": "s3cret-value"})
+    recording.get("http://x/a?b=1")
     cassette.save(tmp_path / "c.json")
     assert "s3cret-value" not in (tmp_path / "c.json").read_text()
-    with use_transport(ReplayTransport(Cassette.load(tmp_path / "c.json"))):
-        assert requests.get("http://other-host/a?b=1").headers["ETag"] == '"1"'
-        with pytest.raises(requests.ConnectionError, match="not in the recorded"):
-            requests.get("http://x/a?b=2")
+    replay = session_for(ReplayTransport(Cassette.load(tmp_path / "c.json")))
+    assert replay.get("http://other-host/a?b=1").headers["ETag"] == '"1"'
+    with pytest.raises(requests.ConnectionError, match="not in the recorded"):
+        replay.get("http://x/a?b=2")
 
 
 def test_request_key_ignores_secrets_but_not_the_rest():
