@@ -310,13 +310,7 @@ def _fill(template: str, values: Mapping[str, Any], *, what: str) -> str | None:
 
 
 def _inline_statuses(doc: dict[str, Any], source: str) -> StatusMapping:
-    from mpp_bus.canonical import Status
-
-    try:
-        table = {str(k): Status(v) for k, v in (doc.get("statuses") or {}).items()}
-    except ValueError as exc:
-        raise ConfigError(f"{source}: {exc}; statuses are among {', '.join(s.value for s in Status)}") from None
-    return StatusMapping(int(doc.get("version", 1)), table, source)
+    return StatusMapping.from_document(doc, source)  # normalise: and aliases: work inline too
 
 
 def _inline_vocabulary(doc: dict[str, Any], source: str) -> Vocabulary:
