@@ -16,9 +16,9 @@ from sqlalchemy import Engine, and_, func, insert, select
 
 from mpp_bus.canonical.status import TERMINAL
 from mpp_bus.config import AgencyInstance
+from mpp_bus.store import RunStatus
 from mpp_bus.store.tables import agency_reports, applications, quarantine, sync_runs
 
-SUCCEEDED = "succeeded"
 _PRESETS = {"@hourly": 3600.0, "@daily": 86400.0, "@weekly": 7 * 86400.0, "@monthly": 31 * 86400.0,
             "@yearly": 366 * 86400.0, "@annually": 366 * 86400.0}
 
@@ -56,14 +56,14 @@ def compute_reports(engine: Engine, instances: Sequence[AgencyInstance], now: da
             (a, s): t
             for a, s, t in conn.execute(
                 select(sync_runs.c.agency_id, sync_runs.c.stream, func.max(sync_runs.c.finished_at))
-                .where(sync_runs.c.status == SUCCEEDED)
+                .where(sync_runs.c.status == RunStatus.SUCCEEDED)
                 .group_by(sync_runs.c.agency_id, sync_runs.c.stream)
             )
         }
         last_status: dict[str, str] = dict(conn.execute(_last_run_status()).all())
         failed: dict[str, int] = dict(conn.execute(
             select(sync_runs.c.agency_id, func.count())
-            .where(sync_runs.c.status != SUCCEEDED, sync_runs.c.finished_at.is_not(None),
+            .where(sync_runs.c.status != RunStatus.SUCCEEDED, sync_runs.c.finished_at.is_not(None),
                    sync_runs.c.started_at >= day_ago)
             .group_by(sync_runs.c.agency_id)
         ).all())

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Text, and_, case, cast, func, literal, or_, select, type_coerce
 
-from mpp_bus.store import FAILED, SUCCEEDED
+from mpp_bus.store import RunStatus
 from mpp_bus.store.tables import agencies, services, sync_runs
 from mpp_bus.store.types import UtcDateTime
 
@@ -121,10 +121,10 @@ def agency_health(conn: Connection) -> list[HealthRow]:
     times = (
         select(
             sync_runs.c.agency_id,
-            _latest(ended, sync_runs.c.status == SUCCEEDED).label("last_success_at"),
-            _latest(ended, sync_runs.c.status == FAILED).label("last_failure_at"),
+            _latest(ended, sync_runs.c.status == RunStatus.SUCCEEDED).label("last_success_at"),
+            _latest(ended, sync_runs.c.status == RunStatus.FAILED).label("last_failure_at"),
             func.max(sync_runs.c.id).label("latest_id"),
-            func.max(case((sync_runs.c.status == FAILED, sync_runs.c.id))).label("failed_id"),
+            func.max(case((sync_runs.c.status == RunStatus.FAILED, sync_runs.c.id))).label("failed_id"),
         )
         .group_by(sync_runs.c.agency_id)
         .subquery()

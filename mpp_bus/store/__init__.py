@@ -13,10 +13,12 @@ from __future__ import annotations
 from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import upgrade
-from mpp_bus.store.queries import AgencySummary, CitizenApplication, HistoryEntry, QuarantineItem, RunRecord
-from mpp_bus.store.state import ABANDONED, FAILED, RUNNING, SUCCEEDED, CursorState, RunCounts
+from mpp_bus.store.queries import AgencySummary, CitizenApplication, HistoryEntry, QuarantineItem
+from mpp_bus.store.runs import ABANDONED, FAILED, RUNNING, SUCCEEDED, RunCounts, RunRecord, RunStatus
+from mpp_bus.store.session import PageTransaction, SyncSession
+from mpp_bus.store.state import CursorState, QuarantineRow, StoredService
 from mpp_bus.store.store import Store, create_store
-from mpp_bus.store.writers import ApplicationWriter
+from mpp_bus.store.writers import ApplicationRow, ApplicationWriter, Current, StatusEventRow
 
 __all__ = [
     "ABANDONED",
@@ -24,15 +26,23 @@ __all__ = [
     "RUNNING",
     "SUCCEEDED",
     "AgencySummary",
+    "ApplicationRow",
     "ApplicationWriter",
     "CitizenApplication",
+    "Current",
     "CursorState",
     "HistoryEntry",
+    "PageTransaction",
     "QuarantineItem",
+    "QuarantineRow",
     "RunCounts",
     "RunRecord",
+    "RunStatus",
+    "StatusEventRow",
     "Store",
+    "StoredService",
     "SyncLock",
+    "SyncSession",
     "create_store",
     "make_engine",
     "upgrade",
