@@ -192,7 +192,7 @@ class MppSyncOperator(_BusOperator):
             ) from exc
         summary = run_summary(result)
         self.log.info("run %s", " ".join(f"{k}={v}" for k, v in summary.items()))
-        if summary["status"] != "succeeded":
+        if not result.ok:
             error = redact_text(str(getattr(result, "error", "") or "no error recorded"))
             raise SyncRunFailed(
                 f"sync of agency {self.agency_id} stream {self.stream} ended {summary['status']} (run "

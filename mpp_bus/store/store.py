@@ -6,6 +6,7 @@ them writes SQL or names a table."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
 
@@ -20,6 +21,8 @@ from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import current_revision, head_revision, upgrade
 from mpp_bus.store.reads import audit, catalog, content, health, performance, reconcile
+from mpp_bus.store.runs import RunCounts, RunRecord, RunStatus
+from mpp_bus.store.session import SyncSession
 from mpp_bus.store.writers import ApplicationWriter, writer_for
 
 # The stream name of a run that records a failed check (a pseudo-stream: no data, only the outcome).
@@ -73,6 +76,36 @@ class Store:
         with self.engine.begin() as conn:
             state.register_agency(conn, agency, adapter=adapter, now=datetime.now(UTC))
 
+    # --- sync runs ----------------------------------------------------------------------------------------------
+
+    def open_run(self, agency_id: str, stream: str, mode: str, *, now: datetime) -> int:
+        """Record a run as started and return its id; runs of this agency stream left running become abandoned
+        (call it holding the stream's writer lock)."""
+        with self.engine.begin() as conn:
+            return state.open_run(conn, agency_id, stream, mode, now=now)
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        status: RunStatus,
+        counts: RunCounts,
+        duration_s: float,
+        now: datetime,
+        error: str | None = None,
+        breaker_state: str | None = None,
+    ) -> RunRecord:
+        """Record a run's outcome and return the finished record."""
+        with self.engine.begin() as conn:
+            return state.finish_run(conn, run_id, status=status, counts=counts, duration_s=duration_s, now=now,
+                                    error=error, breaker_state=breaker_state)
+
+    @contextmanager
+    def session(self) -> Iterator[SyncSession]:
+        """One connection for the pages of a run, each page in its own ``SyncSession.transaction()``."""
+        with self.engine.connect() as conn:
+            yield SyncSession(conn, self.writer)
+
     def record_failed_check(self, agency: Agency, *, adapter: str | None, error: str, duration_s: float | None,
                             now: datetime) -> int:
         """A check that failed, kept as a run (stream ``check``, status failed, with the error), so the health view,
@@ -80,8 +113,8 @@ class Store:
         with self.engine.begin() as conn:
             state.register_agency(conn, agency, adapter=adapter, now=now)
             run_id = state.open_run(conn, agency.id, CHECK_STREAM, CHECK_STREAM, now=now)
-            state.finish_run(conn, run_id, status=state.FAILED, counts=state.RunCounts(),
-                             duration_s=duration_s or 0.0, now=now, error=error)
+            state.finish_run(conn, run_id, status=RunStatus.FAILED, counts=RunCounts(), duration_s=duration_s or 0.0,
+                             now=now, error=error)
         return run_id
 
     def raise_alert(self, agency_id: str, kind: str, message: str, *, now: datetime) -> bool:
@@ -97,8 +130,13 @@ class Store:
     # --- read queries -------------------------------------------------------------------------------------------
 
     def recent_runs(
-        self, *, agency_id: str | None = None, stream: str | None = None, status: str | None = None, limit: int = 50
-    ) -> list[queries.RunRecord]:
+        self,
+        *,
+        agency_id: str | None = None,
+        stream: str | None = None,
+        status: RunStatus | None = None,
+        limit: int = 50,
+    ) -> list[RunRecord]:
         with self.engine.connect() as conn:
             return queries.recent_runs(conn, agency_id=agency_id, stream=stream, status=status, limit=limit)
 
