@@ -293,28 +293,51 @@ def _task_states(ti: Any, task_ids: Sequence[str]) -> dict[str, str | None]:
 
 
 class MppReportOperator(BaseOperator):
-    """Refresh the performance snapshot the API serves (``performance_reports``) and log which configured agencies
-    are stale."""
+    """Refresh the performance snapshot the API serves (``performance_reports``) at most once per
+    ``min_refresh_seconds``, log which configured agencies are failing or stale, and alert once per stale agency
+    (``MppStaleNotifier``; resolved when the agency is fresh again)."""
 
     template_fields: Sequence[str] = ("agencies_file",)
     ui_color = "#e8eef4"
 
-    def __init__(self, *, agencies_file: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, agencies_file: str | None = None, min_refresh_seconds: float = 0.0,
+                 alerts_connection_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.agencies_file = agencies_file
+        self.min_refresh_seconds = min_refresh_seconds
+        self.alerts_connection_id = alerts_connection_id
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from mpp_bus.airflow.alerts import ALERTS_CONNECTION_ID, MppStaleNotifier
         from mpp_bus.airflow.report import run_report
 
         bus = build_bus(self.agencies_file)
         try:
-            report = run_report(bus.store, bus.instances)
+            report = run_report(bus.store, bus.instances, min_refresh_s=self.min_refresh_seconds)
+            notifier = MppStaleNotifier(agencies_file=self.agencies_file,
+                                        connection_id=self.alerts_connection_id or ALERTS_CONNECTION_ID)
+            stale_rows = [(f.agency_id, f.name or f.agency_id, f.freshness_s, _limit(f.expected_interval_s))
+                          for f in report.freshness if f.stale]
+            alerted = notifier.send_stale(bus.store, stale_rows, [f.agency_id for f in report.freshness if not f.stale])
         finally:
             bus.store.dispose()
-        stale = report.stale
-        self.log.info("refreshed performance of %d services; %d agencies: %d stale, %d overdue applications",
-                      report.services, len(report.freshness), len(stale), report.overdue_applications)
+        stale, failing = report.stale, report.failing
+        what = "refreshed" if report.refreshed else "kept (refreshed less than the interval ago)"
+        self.log.info("performance of %d services %s; %d agencies: %d stale, %d failing, %d overdue applications",
+                      report.services, what, len(report.freshness), len(stale), len(failing),
+                      report.overdue_applications)
+        if failing:
+            self.log.warning("failing agencies (newest run or check failed): %s", _first(failing))
         if stale:
-            self.log.warning("stale agencies: %s", ", ".join(stale[:50]) + (" ..." if len(stale) > 50 else ""))
-        return {"agencies": len(report.freshness), "stale": len(stale),
+            self.log.warning("stale agencies: %s (%d new alert(s) sent)", _first(stale), alerted)
+        return {"agencies": len(report.freshness), "stale": len(stale), "failing": len(failing),
+                "alerts_sent": alerted, "refreshed": report.refreshed,
                 "overdue_applications": report.overdue_applications, "services": report.services}
+
+
+def _limit(interval: float | None) -> float | None:
+    return 2 * interval if interval is not None else None
+
+
+def _first(ids: Sequence[str], n: int = 50) -> str:
+    return ", ".join(ids[:n]) + (" ..." if len(ids) > n else "")
