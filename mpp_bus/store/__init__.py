@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 from mpp_bus.store.database import make_engine
+from mpp_bus.store.limits import Limit, RateCounters, Refusal, Ticket
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import upgrade
 from mpp_bus.store.queries import AgencySummary, CitizenApplication, HistoryEntry, QuarantineItem, RunRecord
@@ -28,11 +29,15 @@ __all__ = [
     "CitizenApplication",
     "CursorState",
     "HistoryEntry",
+    "Limit",
     "QuarantineItem",
+    "RateCounters",
+    "Refusal",
     "RunCounts",
     "RunRecord",
     "Store",
     "SyncLock",
+    "Ticket",
     "create_store",
     "make_engine",
     "upgrade",
