@@ -10,20 +10,17 @@ Spec: ``{"store_url", "instance": {...agency instance...}, "connection": {...}, 
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from typing import Any
 
+from mpp_bus.bench.common import BENCH_NIK_KEY, peak_rss_mib
 from mpp_bus.config import AgencyInstance
 from mpp_bus.contract import StreamName, build_adapter
 from mpp_bus.engine import RunResult, SyncEngine
 from mpp_bus.mocks import advance as advance_at_agency
 from mpp_bus.privacy import NikHasher
 from mpp_bus.store import create_store
-
-# The benchmark's NIK key: its stores are thrown away, so the key protects nothing and need not be secret.
-BENCH_NIK_KEY = b"mpp-bus benchmark key, not a secret"
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
@@ -40,23 +37,6 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         store.dispose()
     out["peak_rss_mib"] = round(peak_rss_mib(), 1)
     return out
-
-
-def peak_rss_mib() -> float:
-    """The peak resident memory of this process, in MiB.
-
-    Not ``ru_maxrss`` alone: ``subprocess`` starts the child with vfork, and Linux carries the parent's peak over
-    the exec into it, so every scenario would report at least the driver's own RSS. ``VmHWM`` is the peak of this
-    process image only; elsewhere ``ru_maxrss`` (KiB on Linux) is the best there is.
-    """
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _sync(engine: SyncEngine, instance: AgencyInstance, connection: dict[str, Any], *,

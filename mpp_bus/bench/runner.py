@@ -19,8 +19,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -71,7 +72,8 @@ def run_bench(options: BenchOptions, report: Report = lambda _: None) -> dict[st
             for store_kind in options.stores:
                 for path in options.paths:
                     with _store(store_kind, Path(tmp), options.postgres_url) as url:
-                        results.append(_scenarios(options, path, store_kind, url, mocks.urls, report))
+                        fresh = partial(_store, store_kind, Path(tmp), options.postgres_url)
+                        results.append(_scenarios(options, path, store_kind, url, mocks.urls, report, fresh))
     return {
         "records": options.records,
         "page_size": PAGE_SIZE,
@@ -93,7 +95,7 @@ def _check(options: BenchOptions) -> None:
 
 
 def _scenarios(options: BenchOptions, path: str, store_kind: str, url: str, urls: dict[str, str],
-               report: Report) -> dict[str, Any]:
+               report: Report, fresh_store: Callable[[], AbstractContextManager[str]]) -> dict[str, Any]:
     adapter = ADAPTERS[path]
     instance = _instance(path, urls[adapter])
     base = {"store_url": url, "instance": instance, "connection": CONNECTIONS[adapter]}
@@ -102,9 +104,13 @@ def _scenarios(options: BenchOptions, path: str, store_kind: str, url: str, urls
     full = _child({**base, "kind": "full"})
     report(f"{label}: {full['records_per_s']:,} records/s, peak RSS {full['peak_rss_mib']} MiB; incremental sync "
            "with nothing changed")
+    # Before the incremental batches, which move the agency's data on: the floor reads what the full sync read.
+    floor = _floor(path, instance, urls[adapter], url, fresh_store)
+    report(f"{label}: floor {floor['records_per_s']:,} records/s, peak RSS {floor['peak_rss_mib']} MiB; "
+           f"engine / floor {_ratio(full, floor)}")
     unchanged = _child({**base, "kind": "incremental"})
-    out: dict[str, Any] = {"path": path, "adapter": adapter, "store": store_kind, "full": full,
-                           "incremental_unchanged": unchanged}
+    out: dict[str, Any] = {"path": path, "adapter": adapter, "store": store_kind, "full": full, "floor": floor,
+                           "engine_over_floor": _ratio(full, floor), "incremental_unchanged": unchanged}
     if options.incremental_batches:
         report(f"{label}: {options.incremental_batches} incremental batches of {options.batch_size:,} changes")
         advance = {"url": urls[adapter], "count": options.batch_size, "batches": options.incremental_batches}
@@ -113,6 +119,30 @@ def _scenarios(options: BenchOptions, path: str, store_kind: str, url: str, urls
         batches.update(first_seconds=rounds[0]["seconds"], last_seconds=rounds[-1]["seconds"])
         out["incremental_batches"] = batches
     return out
+
+
+def _floor(path: str, instance: dict[str, Any], agency_url: str, engine_store: str,
+           fresh_store: Callable[[], AbstractContextManager[str]]) -> dict[str, Any]:
+    """The floor loop (``floor.py``) in its own process and fresh store, and whether it stored what the engine did."""
+    from mpp_bus.bench.floor import stored_fingerprint
+
+    engine_rows = stored_fingerprint(engine_store, instance["id"])
+    with fresh_store() as url:
+        floor = _child({"path": path, "store_url": url, "url": agency_url, "agency_id": instance["id"],
+                        "connection": CONNECTIONS[instance["adapter"]], "page_size": PAGE_SIZE,
+                        "tenant": instance["config"].get("tenant", "")}, module="mpp_bus.bench.floor")
+        floor_rows = stored_fingerprint(url, instance["id"])
+    floor["same_result"] = floor_rows == engine_rows
+    floor["rows"] = {"applications": floor_rows["applications"]["rows"],
+                     "status_events": floor_rows["status_events"]["rows"]}
+    return floor
+
+
+def _ratio(engine: dict[str, Any], floor: dict[str, Any]) -> float | None:
+    """``engine / floor`` in records/s (equal reads, so also floor seconds / engine seconds)."""
+    if not engine.get("records_per_s") or not floor.get("records_per_s"):
+        return None
+    return round(engine["records_per_s"] / floor["records_per_s"], 3)
 
 
 def _instance(path: str, url: str) -> dict[str, Any]:
@@ -124,11 +154,11 @@ def _instance(path: str, url: str) -> dict[str, Any]:
             "config": {"wsdl_url": f"{url}/ws/dukcapil?wsdl"}}
 
 
-def _child(spec: dict[str, Any]) -> dict[str, Any]:
+def _child(spec: dict[str, Any], module: str = "mpp_bus.bench.child") -> dict[str, Any]:
     """Run one scenario in a fresh process and return its JSON; the process is stopped by its PID on any exit."""
     with tempfile.TemporaryFile() as err:
         # The spec goes through stdin: a store URL may carry a password, which argv would show to every user.
-        process = subprocess.Popen([sys.executable, "-m", "mpp_bus.bench.child"], stdin=subprocess.PIPE,
+        process = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=err)
         try:
             out, _ = process.communicate(json.dumps(spec).encode())

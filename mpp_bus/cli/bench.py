@@ -56,7 +56,10 @@ def _list(text: str) -> list[str]:
 def figures_table(figures: dict[str, Any]):  # noqa: ANN201 - a rich Table
     rows = []
     for r in figures["results"]:
-        runs = [("full", r["full"]), ("incremental, unchanged", r["incremental_unchanged"])]
+        runs = [("full", r["full"])]
+        if r.get("floor"):  # the hand-written floor with the same stored result, beside the full sync
+            runs.append(("floor (same rows)" if r["floor"].get("same_result") else "floor (ROWS DIFFER)", r["floor"]))
+        runs.append(("incremental, unchanged", r["incremental_unchanged"]))
         batches = r.get("incremental_batches")
         if batches:
             rounds = batches["batches"]
@@ -70,10 +73,11 @@ def figures_table(figures: dict[str, Any]):  # noqa: ANN201 - a rich Table
                 "" if run["records_per_s"] is None else f"{run['records_per_s']:,}",
                 run.get("peak_rss_mib", batches["peak_rss_mib"] if batches else ""),
                 *(f"{stages.get(s, 0):.2f}" for s in ("fetch", "validate", "map", "write")),
+                f"{r['engine_over_floor']:.2f}" if label == "full" and r.get("engine_over_floor") else "",
             ))
     return table(
         f"Sync throughput, {figures['records']:,} records, pages of {figures['page_size']:,}",
         ["path", "store", "run", "records", "seconds", "records/s", "peak RSS MiB", "fetch s", "validate s",
-         "map s", "write s"],
+         "map s", "write s", "engine / floor"],
         rows,
     )

@@ -4,7 +4,7 @@ One row per limit scope, key (a hash, never a clear NIK) and fixed window; an at
 returns the new count, so concurrent requests in different processes can never all read "under the limit".
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

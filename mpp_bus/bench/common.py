@@ -1,0 +1,25 @@
+"""What the engine's scenario process and the floor's share, light enough that neither pays for the other's imports."""
+
+from __future__ import annotations
+
+import resource
+
+# The benchmark's NIK key: its stores are thrown away, so the key protects nothing and need not be secret.
+BENCH_NIK_KEY = b"mpp-bus benchmark key, not a secret"
+
+
+def peak_rss_mib() -> float:
+    """The peak resident memory of this process, in MiB.
+
+    Not ``ru_maxrss`` alone: ``subprocess`` starts the child with vfork, and Linux carries the parent's peak over
+    the exec into it, so every scenario would report at least the driver's own RSS. ``VmHWM`` is the peak of this
+    process image only; elsewhere ``ru_maxrss`` (KiB on Linux) is the best there is.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
