@@ -160,7 +160,8 @@ class IdentityQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    nik: Annotated[str, Field(pattern=r"^\d{16}$", description="The NIK to check (16 digits).")]
+    # [0-9], not \d: \d also takes fullwidth and Arabic-Indic digits, which no registry knows and the hasher refuses.
+    nik: Annotated[str, Field(pattern=r"^[0-9]{16}$", description="The NIK to check (16 ASCII digits).")]
     name: Annotated[str, Field(min_length=1, max_length=200, description="Full name as on the KTP.")]
     birth_date: date
 

@@ -21,6 +21,7 @@ from mpp_bus.api.auth import AuthenticationError, Principal
 from mpp_bus.api.catalog import detail as service_detail
 from mpp_bus.api.catalog import summary
 from mpp_bus.api.context import ApiContext, context
+from mpp_bus.api.csrf import csrf_field, require_csrf
 from mpp_bus.api.tracking import TRACKING_PURPOSE, applications_of
 from mpp_bus.canonical import Channel
 from mpp_bus.canonical.entities import REGION_CODE
@@ -63,6 +64,7 @@ def rupiah(value: int) -> str:
 
 
 templates.env.filters.update(tanggal=tanggal, rupiah=rupiah)
+templates.env.globals.update(csrf_field=csrf_field)
 
 
 def session(request: Request, ctx: ApiContext) -> Principal | None:
@@ -100,7 +102,7 @@ def sign_in_form(request: Request, alasan: Annotated[str | None, Query(max_lengt
     return templates.TemplateResponse(request, "masuk.html", {"pesan": SIGN_IN_REASONS.get(alasan or "")})
 
 
-@router.post("/masuk")
+@router.post("/masuk", dependencies=[Depends(require_csrf)])
 async def sign_in(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
@@ -114,7 +116,7 @@ async def sign_in(request: Request, ctx: Annotated[ApiContext, Depends(context)]
     return response
 
 
-@router.post("/keluar")
+@router.post("/keluar", dependencies=[Depends(require_csrf)])
 def sign_out() -> Response:
     return to_sign_in("keluar")
 

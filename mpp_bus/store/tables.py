@@ -214,8 +214,20 @@ agency_breakers = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
+# Attempt counters of the API's rate limits (identity look-ups, live reports): one row per limit, key and fixed
+# window, incremented by one atomic upsert so that every API process sees the same count.
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("window_start", BigInteger, primary_key=True, autoincrement=False),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
+)
+
 TABLES = (agencies, services, applications, status_events, sync_cursors, sync_runs, quarantine, sync_locks,
-          audit_log, performance_reports, agency_breakers)
+          audit_log, performance_reports, agency_breakers, rate_counters)
 
 __all__ = [
     "TABLES",
@@ -226,6 +238,7 @@ __all__ = [
     "applications",
     "metadata",
     "quarantine",
+    "rate_counters",
     "services",
     "status_events",
     "sync_cursors",

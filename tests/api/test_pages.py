@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -12,7 +13,10 @@ from tests.api.seed import BUDI, SITI
 
 
 def sign_in(client, token):
-    return client.post("/masuk", content=f"token={token}",
+    # As a browser does: open the form (which sets the CSRF cookie) and send it back with its hidden token.
+    form = client.get("/masuk")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    return client.post("/masuk", content=f"csrf_token={csrf}&token={token}",
                        headers={"Content-Type": "application/x-www-form-urlencoded"}, follow_redirects=False)
 
 
