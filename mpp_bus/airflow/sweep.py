@@ -348,7 +348,7 @@ def sweep_env(home: Path, options: SweepOptions, meta_url: str, store_url: str, 
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(api_port),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),  # 64 bytes or more for HS512
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         # Other Airflows on this machine serve logs on the default ports.
@@ -360,6 +360,8 @@ def sweep_env(home: Path, options: SweepOptions, meta_url: str, store_url: str, 
         "MPP_NIK_HMAC_SECRET": secrets.token_urlsafe(32),
         **{k: json.dumps(v) for k, v in MOCK_CONNECTIONS.items()},
     })
+    if options.keep_logs is not None:
+        env["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(options.keep_logs / "tasks")
     env.update(extra or {})
     return env
 
