@@ -133,3 +133,15 @@ def test_a_dag_id_the_file_does_not_define_builds_everything(no_io: None) -> Non
     dags = build_dags(ROOT / "agencies.yaml", only="mpp_sync__nowhere")
     assert set(dags) == {f"mpp_sync__{i.id}" for i in SHIPPED if i.enabled} | {REPORT_DAG_ID}
     assert set(build_dags(ROOT / "agencies.yaml", only="mpp_sync__oss")) == {"mpp_sync__oss"}
+
+
+def test_one_task_per_instance_carries_the_whole_run(no_io: None) -> None:
+    from mpp_bus.airflow.factory import DagSettings
+
+    dags = build_dags(ROOT / "agencies.yaml", DagSettings(one_task_per_instance=True))
+    dag = dags["mpp_sync__oss"]
+    assert [t.task_id for t in dag.tasks] == ["sync"]
+    task = dag.get_task("sync")
+    assert task.pool == "mpp_oss" and task.retries >= 1
+    assert task.outlets == [stream_asset("oss", "catalog"), stream_asset("oss", "applications")]
+    assert REPORT_DAG_ID in dags
