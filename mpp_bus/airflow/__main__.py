@@ -123,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MppBusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # the sweep has stopped what it started and dropped its databases by now
+        print("interrupted", file=sys.stderr)
+        return 130
     return 0
 
 
