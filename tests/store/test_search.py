@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from mock_agencies.catalogs import DUKCAPIL_SERVICES, OSS_SERVICES, TAX_SERVICES, regional_services
 
+from mock_agencies.catalogs import DUKCAPIL_SERVICES, OSS_SERVICES, TAX_SERVICES, regional_services
 from mpp_bus.api.queries import CatalogFilter, search_services
 from mpp_bus.canonical import Agency, Level
 from mpp_bus.store import create_store
