@@ -48,7 +48,7 @@ def build_context(store: Store, settings: ApiSettings, *, environment: str, hash
                   identity: IdentityLookup | None = None) -> ApiContext:
     """Assemble what the handlers need."""
     hasher = hasher or NikHasher(Settings(environment=environment).nik_secret())  # type: ignore[arg-type]
-    audit = AuditLog(store.engine)
+    audit = AuditLog(store)
     return ApiContext(settings=settings, environment=environment, store=store,
                       tokens=TokenVerifier(settings, environment, hasher), audit=audit, identity=identity)
 

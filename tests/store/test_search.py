@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from mock_agencies.catalogs import DUKCAPIL_SERVICES, OSS_SERVICES, TAX_SERVICES, regional_services
-from mpp_bus.api.queries import CatalogFilter, search_services
 from mpp_bus.canonical import Agency, Level
-from mpp_bus.store import create_store
+from mpp_bus.store import CatalogFilter, create_store
 from mpp_bus.store import state as st
 
 T0 = datetime(2025, 4, 1, 8, 0, tzinfo=UTC)
@@ -41,8 +40,7 @@ def _row(agency_id, s):
 
 
 def search(store, text, limit=5):
-    with store.engine.connect() as conn:
-        total, rows = search_services(conn, CatalogFilter(text=text), limit=limit, offset=0)
+    total, rows = store.search_services(CatalogFilter(text=text), limit=limit, offset=0)
     return total, [f"{r.agency_id}/{r.code}" for r in rows]
 
 
