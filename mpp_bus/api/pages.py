@@ -148,9 +148,7 @@ def catalog_page(
     kanal: Annotated[str | None, Query(max_length=20)] = None,
     halaman: Annotated[int, Query(ge=1, le=5000)] = 1,
 ) -> Response:
-    who = session(request, ctx)
-    if who is None:
-        return to_sign_in("perlu-masuk")
+    who = session(request, ctx)  # the catalog is public; a session only changes the header
     problems = []
     region = (wilayah or "").strip() or None
     if region and not _is_region(region):
@@ -179,11 +177,9 @@ def catalog_page(
 @router.get("/layanan/{agency_id}/{code}", response_class=HTMLResponse)
 def service_page(request: Request, ctx: Annotated[ApiContext, Depends(context)], agency_id: str,
                  code: str) -> Response:
-    who = session(request, ctx)
-    if who is None:
-        return to_sign_in("perlu-masuk")
+    who = session(request, ctx)  # the catalog is public; a session only changes the header
     try:
-        service = service_detail(ctx, who, agency_id, code)
+        service = service_detail(ctx, agency_id, code)
     except HTTPException as exc:  # the API's 404 becomes the page's own message
         if exc.status_code != status.HTTP_404_NOT_FOUND:
             raise

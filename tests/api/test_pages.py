@@ -17,11 +17,18 @@ def sign_in(client, token):
 
 
 def test_pages_need_a_session(client):
-    for path in ("/lacak", "/layanan", "/layanan/djp/EFIN"):
+    for path in ("/lacak",):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/masuk")
     page = client.get("/lacak")
     assert "Silakan masuk terlebih dahulu" in page.text and 'lang="id"' in page.text
+
+
+def test_the_catalog_pages_are_public(client):
+    listing = client.get("/layanan", params={"q": "imb"}, follow_redirects=False)
+    assert listing.status_code == 200 and "Persetujuan Bangunan Gedung" in listing.text
+    detail = client.get("/layanan/djp/EFIN", follow_redirects=False)
+    assert detail.status_code == 200 and "Aktivasi EFIN" in detail.text
 
 
 def test_sign_in_sets_an_httponly_cookie_and_shows_own_applications(client, seeded):
