@@ -22,7 +22,7 @@ from mpp_bus.api.catalog import detail as service_detail
 from mpp_bus.api.catalog import summary
 from mpp_bus.api.context import ApiContext, context
 from mpp_bus.api.tracking import TRACKING_PURPOSE, applications_of
-from mpp_bus.canonical import Channel
+from mpp_bus.canonical import Channel, Status
 from mpp_bus.canonical.entities import REGION_CODE
 from mpp_bus.store import CatalogFilter
 
@@ -120,7 +120,13 @@ def sign_out() -> Response:
 
 
 @router.get("/lacak", response_class=HTMLResponse)
-def tracking_page(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Response:
+def tracking_page(
+    request: Request,
+    ctx: Annotated[ApiContext, Depends(context)],
+    status_: Annotated[str | None, Query(alias="status", max_length=20)] = None,
+    instansi: Annotated[str | None, Query(max_length=64)] = None,
+    nomor: Annotated[str | None, Query(max_length=128)] = None,
+) -> Response:
     who = session(request, ctx)
     if who is None:
         return to_sign_in("sesi-berakhir" if request.cookies.get(SESSION_COOKIE) else "perlu-masuk")
@@ -130,9 +136,20 @@ def tracking_page(request: Request, ctx: Annotated[ApiContext, Depends(context)]
     ctx.audit_read(who, "applications.list", f"applications:{len(views)}", subject_nik_hash=who.nik_hash,
                    purpose=TRACKING_PURPOSE + " (portal page)")
     now = ctx.clock()
+    # A citizen's applications are few: filter the views the API also serves rather than ask the store again.
+    agencies = sorted({(v.agency.id, v.agency.name) for v in views}, key=lambda a: a[1])
+    chosen_status = status_ if status_ in {s.value for s in Status} else None
+    number = (nomor or "").strip().lower()
+    shown = [v for v in views if (chosen_status is None or v.status == chosen_status)
+             and (not instansi or v.agency.id == instansi) and (not number or number in v.application_id.lower())]
     return templates.TemplateResponse(request, "lacak.html", {
         "who": who,
-        "permohonan": views,
+        "permohonan": shown,
+        "semua": len(views),
+        "status_list": list(Status),
+        "instansi_list": agencies,
+        "isian": {"status": chosen_status or "", "instansi": instansi or "", "nomor": nomor or ""},
+        "batas_basi": ctx.settings.stale_after_hours,
         "sejak": lambda value: sejak(value, now),
         "hari_ini": now.astimezone(WIB).date(),
     })
