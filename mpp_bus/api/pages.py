@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qs, urlencode
@@ -24,6 +25,7 @@ from mpp_bus.api.context import ApiContext, context
 from mpp_bus.api.tracking import TRACKING_PURPOSE, applications_of
 from mpp_bus.canonical import Channel, Status
 from mpp_bus.canonical.entities import REGION_CODE
+from mpp_bus.regions import provinces, regencies
 from mpp_bus.store import CatalogFilter
 
 SESSION_COOKIE = "mpp_sesi"
@@ -161,7 +163,7 @@ def catalog_page(
     ctx: Annotated[ApiContext, Depends(context)],
     q: Annotated[str | None, Query(max_length=100)] = None,
     kategori: Annotated[str | None, Query(max_length=100)] = None,
-    wilayah: Annotated[str | None, Query(max_length=20)] = None,
+    wilayah: Annotated[str | None, Query(max_length=100)] = None,
     kanal: Annotated[str | None, Query(max_length=20)] = None,
     halaman: Annotated[int, Query(ge=1, le=5000)] = 1,
 ) -> Response:
@@ -169,8 +171,10 @@ def catalog_page(
     problems = []
     region = (wilayah or "").strip() or None
     if region and not _is_region(region):
-        problems.append("Kode wilayah harus berbentuk kode Kemendagri, misalnya 33.14.")
-        region = None
+        region = _region_named(region)  # a name typed or picked from the list
+        if region is None:
+            problems.append("Wilayah tidak dikenal: pilih nama provinsi atau kabupaten/kota dari daftar, atau tulis "
+                            "kode Kemendagri, misalnya 33.14.")
     channel = kanal if kanal in {c.value for c in Channel} else None
     where = CatalogFilter(text=(q or "").strip() or None, category=kategori or None, region=region,
                                   channel=channel)
@@ -184,6 +188,7 @@ def catalog_page(
         "halaman_terakhir": max(1, -(-total // PAGE_SIZE)),
         "kategori_list": kategori_list,
         "kanal_list": list(Channel),
+        "wilayah_list": _region_names(),
         "isian": {"q": q or "", "kategori": kategori or "", "wilayah": wilayah or "", "kanal": channel or ""},
         "masalah": problems,
         "tautan": lambda page: "/layanan?" + urlencode({**{k: v for k, v in {
@@ -209,3 +214,18 @@ def service_page(request: Request, ctx: Annotated[ApiContext, Depends(context)],
 
 def _is_region(value: str) -> bool:
     return re.fullmatch(REGION_CODE, value) is not None
+
+
+@lru_cache(maxsize=1)
+def _region_names() -> tuple[tuple[str, str], ...]:
+    """(name, code) of every province and regency, for the region picker; names as Kemendagri writes them."""
+    return tuple(sorted([(p.name, p.code) for p in provinces()] + [(r.name, r.code) for r in regencies()]))
+
+
+def _region_named(value: str) -> str | None:
+    wanted = " ".join(value.lower().replace("kab.", "kabupaten").split())
+    matches = [code for name, code in _region_names() if name.lower() == wanted]
+    if not matches:  # "sragen" for "Kabupaten Sragen", when only one region has that name
+        matches = [code for name, code in _region_names()
+                   if name.lower().removeprefix("kabupaten ").removeprefix("kota ").removeprefix("provinsi ") == wanted]
+    return matches[0] if len(matches) == 1 else None
