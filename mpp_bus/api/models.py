@@ -94,7 +94,12 @@ class ApplicationView(_Body):
     status_at: datetime
     submitted_at: datetime
     sla_due_date: date | None
-    overdue: bool = Field(description="Not finished and past its SLA due date.")
+    overdue: bool = Field(description="No decision yet (approved, rejected, completed or cancelled stop the clock) "
+                                      "and today in WIB (or, while waiting for the citizen's revision, the day that "
+                                      "wait began) is past the SLA due date moved by earlier revision waits.")
+    sla_paused: bool = Field(False, description="The SLA clock is paused: the citizen must fix something "
+                                                "(needs_revision).")
+    sla_paused_days: int = Field(0, description="Days the clock was paused for revisions; the due date moves by them.")
     output_document: str | None
     freshness: Freshness
     history: list[StatusChange]
