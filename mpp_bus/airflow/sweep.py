@@ -288,38 +288,53 @@ def _stop_on_sigterm() -> Iterator[None]:
 # -- databases --------------------------------------------------------------------------------------------------
 
 class Databases:
-    """Throw-away databases on one PostgreSQL server: created, measured, dropped."""
+    """Throw-away databases on one PostgreSQL server: created, measured, dropped.
+
+    These are Airflow's metadata database and a scratch portal store, not the bus's store, so the sweep talks to the
+    server with psycopg directly (administrative statements only) rather than through the store's tables."""
 
     def __init__(self, server_url: str) -> None:
-        from sqlalchemy import create_engine
-        from sqlalchemy.engine import make_url
+        import psycopg
+        from psycopg.conninfo import make_conninfo
 
-        self.server = make_url(server_url).set(drivername="postgresql+psycopg")
-        self.admin = create_engine(self.server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+        self._psycopg = psycopg
+        self.url = _libpq_url(server_url)
+        self.conninfo = make_conninfo(self.url, connect_timeout=5)
         self.names: list[str] = []
 
-    def create(self, name: str) -> str:
-        from sqlalchemy import text
+    def _admin(self) -> Any:
+        return self._psycopg.connect(self.conninfo, autocommit=True)
 
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    def create(self, name: str) -> str:
+        with self._admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
         self.names.append(name)
-        return str(self.server.set(database=name).render_as_string(hide_password=False))
+        return _with_database(self.url, name)
 
     def size(self, name: str) -> int:
-        from sqlalchemy import text
-
-        with self.admin.connect() as conn:
-            return int(conn.execute(text("SELECT pg_database_size(:n)"), {"n": name}).scalar_one())
+        with self._admin() as conn:
+            row = conn.execute("SELECT pg_database_size(%s)", (name,)).fetchone()
+        return int(row[0]) if row else 0
 
     def drop_all(self) -> None:
-        from sqlalchemy import text
-
-        with self.admin.connect() as conn:
+        with self._admin() as conn:
             for name in reversed(self.names):
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self.names.clear()
-        self.admin.dispose()
+
+
+def _libpq_url(url: str) -> str:
+    """A SQLAlchemy-style URL (``postgresql+psycopg://...``) as libpq takes it (``postgresql://...``)."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme.split('+', 1)[0]}{sep}{rest}"
+
+
+def _with_database(url: str, name: str) -> str:
+    """``url`` pointing at database ``name``, in the SQLAlchemy form Airflow and the store take."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(("postgresql+psycopg", parts.netloc, f"/{name}", parts.query, ""))
 
 
 # -- the sweep --------------------------------------------------------------------------------------------------
@@ -571,32 +586,29 @@ class _Meta:
     """Read-only questions to Airflow's metadata database (cheaper than paging the REST API every second)."""
 
     def __init__(self, url: str) -> None:
-        from sqlalchemy import create_engine
+        import psycopg
 
-        self.engine = create_engine(url, pool_size=1)
+        self.conn = psycopg.connect(_libpq_url(url), autocommit=True)
 
     def _rows(self, sql: str) -> list[Any]:
-        from sqlalchemy import text
-
-        with self.engine.connect() as conn:
-            return list(conn.execute(text(sql), {"prefix": DAG_PREFIX + "%", "report": REPORT_DAG_ID}))
+        return list(self.conn.execute(sql, {"prefix": DAG_PREFIX + "%", "report": REPORT_DAG_ID}).fetchall())
 
     def sync_runs(self) -> dict[str, int]:
-        rows = self._rows("SELECT state, count(*) FROM dag_run WHERE dag_id LIKE :prefix GROUP BY state")
+        rows = self._rows("SELECT state, count(*) FROM dag_run WHERE dag_id LIKE %(prefix)s GROUP BY state")
         return {str(state): int(n) for state, n in rows}
 
     def report_active(self) -> int:
-        rows = self._rows("SELECT count(*) FROM dag_run WHERE dag_id = :report AND state IN ('queued', 'running')")
+        rows = self._rows("SELECT count(*) FROM dag_run WHERE dag_id = %(report)s AND state IN ('queued', 'running')")
         return int(rows[0][0])
 
     def report_runs(self) -> int:
-        return int(self._rows("SELECT count(*) FROM dag_run WHERE dag_id = :report")[0][0])
+        return int(self._rows("SELECT count(*) FROM dag_run WHERE dag_id = %(report)s")[0][0])
 
     def task_stats(self) -> tuple[int, dict[str, dict[str, float]]]:
         rows = self._rows(
             "SELECT task_id, count(*), avg(extract(epoch FROM end_date - start_date)),"
             " avg(extract(epoch FROM start_date - queued_dttm)) FROM task_instance"
-            " WHERE dag_id LIKE :prefix OR dag_id = :report GROUP BY task_id ORDER BY min(start_date)"
+            " WHERE dag_id LIKE %(prefix)s OR dag_id = %(report)s GROUP BY task_id ORDER BY min(start_date)"
         )
         tasks = {str(t): {"count": int(n), "mean_run_s": round(float(run or 0), 3),
                           "mean_queued_s": round(float(wait or 0), 3)} for t, n, run, wait in rows}
@@ -604,4 +616,4 @@ class _Meta:
         return sum(int(row["count"]) for t, row in tasks.items() if t != "write_report"), tasks
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        self.conn.close()
