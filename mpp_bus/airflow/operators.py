@@ -20,6 +20,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from mpp_bus.config import Connection, connection_from_airflow, connection_from_env
+from mpp_bus.config.connections import env_var
 from mpp_bus.privacy import redact_text
 
 if TYPE_CHECKING:
@@ -91,7 +92,8 @@ class MppCheckOperator(_BusOperator):
             message = (
                 f"agency {instance.id} ({instance.name}) failed its check: {redact_text(result.message)}. "
                 f"What to do: {check_advice(error_class, instance.connection_id)}; "
-                f"`mpp-bus check {instance.id}` on this host gives the same answer (it reads the same Connection)."
+                f"To ask again from a shell: `airflow tasks test {context_dag_id(instance.id)} check` (uses the "
+                f"Airflow Connection), or `mpp-bus check {instance.id}` with `{env_var(instance.connection_id)}` set."
             )
             self._record(bus, instance, message, result.latency_ms)
             if details.get("retriable") is False:
@@ -114,6 +116,10 @@ class MppCheckOperator(_BusOperator):
         finally:
             bus.store.dispose()
         self.log.info("recorded the failed check as run %s", run_id)
+
+
+def context_dag_id(agency_id: str) -> str:
+    return f"mpp_sync__{agency_id}"
 
 
 def check_advice(error_class: str, connection_id: str) -> str:
