@@ -367,10 +367,12 @@ def _error_class(exc: BaseException) -> str:
 
 def _combined_failure(agency_id: str, failures: Sequence[tuple[str, Exception]]) -> Exception:
     """One exception for the streams that failed: fatal (no retries) when any of them no retry can fix."""
+    if len(failures) == 1:
+        return failures[0][1]
     fatal: list[tuple[str, Exception]] = [(s, e) for s, e in failures if isinstance(e, AirflowFailException)]
     stream, first = (fatal or list(failures))[0]
     names = ", ".join(s for s, _ in failures)
-    message = (f"agency {agency_id}: {names} failed. {first}" if len(failures) > 1 else str(first))
+    message = f"agency {agency_id}: {names} failed. First: {first}"
     if fatal:
         return FatalSyncFailed(message, stream=stream, error_class=_error_class(first))
     return SyncRunFailed(message, stream=stream, error_class=_error_class(first))
