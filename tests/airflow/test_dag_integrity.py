@@ -57,7 +57,8 @@ def test_sync_dag_shape(bag: DagBag) -> None:
         task = dag.get_task("sync")
         assert task.pool == f"mpp_{instance.id}"
         assert task.retries >= 1 and task.retry_exponential_backoff
-        assert isinstance(task.on_failure_callback[0], MppFailureNotifier)
+        callbacks = task.on_failure_callback
+        assert isinstance(callbacks, list) and isinstance(callbacks[0], MppFailureNotifier)
         assert task.outlets == [stream_asset(instance.id, "catalog"), stream_asset(instance.id, "applications")]
 
 
