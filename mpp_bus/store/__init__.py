@@ -14,6 +14,7 @@ from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import upgrade
 from mpp_bus.store.queries import AgencySummary, CitizenApplication, HistoryEntry, QuarantineItem, RunRecord
+from mpp_bus.store.sessions import SessionRow, SessionTable
 from mpp_bus.store.state import ABANDONED, FAILED, RUNNING, SUCCEEDED, CursorState, RunCounts
 from mpp_bus.store.store import Store, create_store
 from mpp_bus.store.writers import ApplicationWriter
@@ -31,6 +32,8 @@ __all__ = [
     "QuarantineItem",
     "RunCounts",
     "RunRecord",
+    "SessionRow",
+    "SessionTable",
     "Store",
     "SyncLock",
     "create_store",

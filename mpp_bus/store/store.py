@@ -13,6 +13,7 @@ from mpp_bus.store import queries, state
 from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import current_revision, head_revision, upgrade
+from mpp_bus.store.sessions import SessionTable
 from mpp_bus.store.writers import ApplicationWriter, writer_for
 
 
@@ -38,6 +39,11 @@ class Store:
     def writer(self) -> ApplicationWriter:
         """The bulk writer of applications for this database."""
         return writer_for(self.engine)
+
+    @cached_property
+    def sessions(self) -> SessionTable:
+        """The citizen pages' server-side sessions."""
+        return SessionTable(self.engine)
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply the schema migrations up to ``revision``."""
