@@ -25,6 +25,8 @@ from mpp_bus.api import admin, catalog, identity, pages, performance, tracking
 from mpp_bus.api.audit import AuditLog
 from mpp_bus.api.auth import TokenVerifier
 from mpp_bus.api.context import ApiContext, IdentityLookup, IdentityMatch
+from mpp_bus.api.jwks import JwksKeys
+from mpp_bus.api.oidc import OidcProvider
 from mpp_bus.api.settings import ApiSettings
 from mpp_bus.bus import Bus
 from mpp_bus.config import Settings
@@ -49,12 +51,24 @@ def build_context(store: Store, settings: ApiSettings, *, environment: str, hash
     """Assemble what the handlers need."""
     hasher = hasher or NikHasher(Settings(environment=environment).nik_secret())  # type: ignore[arg-type]
     audit = AuditLog(store.engine)
+    oidc = OidcProvider(settings) if settings.oidc_issuer else None
+    keys = oidc.keys if oidc is not None else None
+    if keys is None and settings.jwks_url:
+        jwks_url = settings.jwks_url
+        keys = JwksKeys(lambda: jwks_url, min_refresh_seconds=settings.jwks_min_refresh_seconds,
+                        cache_seconds=settings.jwks_cache_seconds, timeout=settings.oidc_timeout_seconds)
     return ApiContext(settings=settings, environment=environment, store=store,
-                      tokens=TokenVerifier(settings, environment, hasher), audit=audit, identity=identity)
+                      tokens=TokenVerifier(settings, environment, hasher, keys=keys), audit=audit, identity=identity,
+                      oidc=oidc)
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
+    # the API's map helps attackers as much as integrators: off in production unless MPP_API_DOCS_ENABLED says so
+    docs = ctx.settings.docs_on(ctx.environment)
     app = FastAPI(
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         title="mpp-bus portal API",
         version=__version__,
         description=DESCRIPTION,
