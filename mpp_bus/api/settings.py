@@ -26,6 +26,16 @@ from mpp_bus.errors import ConfigError
 _DEVELOPMENT_JWT_SECRET = "mpp-bus-development-only-jwt-key-do-not-use"
 
 
+def development_sso_environment(host: str, port: int, sso_url: str = "http://127.0.0.1:8704") -> dict[str, str]:
+    """``MPP_API_*`` values that point a development API at the mock SSO MPP Digital (``mpp-bus mock-agencies``),
+    with the client registration the mock ships for development; ``mpp-bus api serve`` fills in only those unset."""
+    portal = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    return {"MPP_API_OIDC_ISSUER": sso_url, "MPP_API_OIDC_CLIENT_ID": "mpp-portal",
+            "MPP_API_OIDC_CLIENT_SECRET": "portal-rahasia", "MPP_API_OIDC_REDIRECT_URI": f"{portal}/auth/callback",
+            "MPP_API_OIDC_POST_LOGOUT_REDIRECT_URI": f"{portal}/", "MPP_API_JWT_ALGORITHM": "RS256",
+            "MPP_API_JWT_AUDIENCE": "mpp-bus-api"}
+
+
 class ApiSettings(BaseSettings):
     """How the API authenticates callers, whom it lets do what, and how it limits identity look-ups."""
 
