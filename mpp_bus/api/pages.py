@@ -111,6 +111,17 @@ SIGN_IN_REASONS = {
 }
 
 
+# Chromium keeps even no-store pages in its back/forward cache and shows them on Back without asking the server; a
+# page restored that way asks again, and after "Keluar" the server answers with the sign-in page.
+SESSION_SCRIPT = """addEventListener("pageshow", function (event) { if (event.persisted) { location.reload(); } });
+"""
+
+
+@router.get("/aset/sesi.js")
+def session_script() -> Response:
+    return Response(SESSION_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"})
+
+
 @router.get("/", response_class=RedirectResponse)
 def home() -> RedirectResponse:
     return RedirectResponse("/lacak", status.HTTP_303_SEE_OTHER)
@@ -188,6 +199,9 @@ async def sign_out(request: Request, ctx: Annotated[ApiContext, Depends(context)
     id_token = ctx.sessions.end(cookie)
     target = ctx.oidc.end_session_url(id_token) if ctx.oidc is not None and id_token else None
     response = to_sign_in("keluar")
+    # Back must not bring a personal page back from the browser's memory (its back/forward cache keeps even
+    # no-store pages in some versions): clear this site's caches
+    response.headers["Clear-Site-Data"] = '"cache"'
     if target:
         response.headers["location"] = target
     return response
