@@ -1,4 +1,4 @@
-"""One sync DAG per agency instance in the agencies file (MPP_AGENCIES_FILE), and the freshness report DAG.
+"""One sync DAG per agency instance in the agencies file (MPP_AGENCIES_FILE), and the report DAG.
 
 Kept thin on purpose: the DAGs are built by mpp_bus.airflow.factory, which does no network or database I/O.
 """

@@ -186,7 +186,7 @@ def build_report_dag(instances: list[AgencyInstance], path: Path, settings: DagS
     schedule: Any = AssetAny(*assets) if settings.report_schedule_on_assets and assets else "@daily"
     with DAG(
         dag_id=REPORT_DAG_ID,
-        description="Freshness and SLA summary per agency, written to the portal store",
+        description="Performance snapshot refreshed in the portal store; stale agencies logged",
         schedule=schedule,
         start_date=START_DATE,
         catchup=False,
@@ -235,12 +235,13 @@ Other agencies are never affected: each has its own DAG, pool and breaker.
 
 
 REPORT_DOC = """\
-### Freshness and SLA report
+### Performance and freshness report
 
-Runs whenever any agency's catalog or applications land (Assets `mpp://portal/...`). For every configured agency it
-writes one row to the store's `agency_reports` table: when each stream last synced successfully, whether the agency
-is stale (no successful sync for twice its schedule), open and overdue applications against their SLA due dates,
-and failed runs and quarantined records over the last 24 hours.
+Runs whenever any agency's catalog or applications land (Assets `mpp://portal/...`). It refreshes the performance
+snapshot in the store (`performance_reports`: per agency and service, the share finished within SLA, the median
+processing time and the backlog), which the portal API serves at `/api/v1/reports/performance`. It then checks every
+configured agency's freshness (stale: no successful sync for twice its schedule) and logs the stale ones and the
+overdue applications; the task's result carries the counts.
 
 **When it fails**: the store is unreachable or not migrated (`mpp-bus db upgrade`). Clear the task once fixed; the
 report is recomputed from the store, so nothing is lost by skipping a run.

@@ -187,7 +187,8 @@ def _task_states(ti: Any, task_ids: Sequence[str]) -> dict[str, str | None]:
 
 
 class MppReportOperator(BaseOperator):
-    """Write the freshness and SLA summary of every configured agency to the store's ``agency_reports`` table."""
+    """Refresh the performance snapshot the API serves (``performance_reports``) and log which configured agencies
+    are stale."""
 
     template_fields: Sequence[str] = ("agencies_file",)
     ui_color = "#e8eef4"
@@ -197,18 +198,17 @@ class MppReportOperator(BaseOperator):
         self.agencies_file = agencies_file
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from mpp_bus.airflow.report import write_reports
-        from mpp_bus.store.database import make_engine
+        from mpp_bus.airflow.report import run_report
 
         bus = build_bus(self.agencies_file)
-        engine = make_engine(bus.settings.database_url)
         try:
-            rows = write_reports(engine, bus.instances, run_label=str(context.get("run_id") or ""))
+            report = run_report(bus.store, bus.instances)
         finally:
-            engine.dispose()
-        stale = sorted(r["agency_id"] for r in rows if r["stale"])
-        overdue = sum(r["overdue_applications"] for r in rows)
-        self.log.info("reported %d agencies: %d stale, %d overdue applications", len(rows), len(stale), overdue)
+            bus.store.dispose()
+        stale = report.stale
+        self.log.info("refreshed performance of %d services; %d agencies: %d stale, %d overdue applications",
+                      report.services, len(report.freshness), len(stale), report.overdue_applications)
         if stale:
             self.log.warning("stale agencies: %s", ", ".join(stale[:50]) + (" ..." if len(stale) > 50 else ""))
-        return {"agencies": len(rows), "stale": len(stale), "overdue_applications": overdue}
+        return {"agencies": len(report.freshness), "stale": len(stale),
+                "overdue_applications": report.overdue_applications, "services": report.services}

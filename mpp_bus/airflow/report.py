@@ -1,24 +1,23 @@
-"""The freshness and SLA report: one row per agency, computed from the store's tables and kept in ``agency_reports``.
+"""The report DAG's work: refresh the performance snapshot and judge each agency's freshness.
 
-Per agency: when each stream last synced successfully, whether the agency is stale (no successful sync for twice
-its schedule's interval), open and overdue applications (past their SLA due date, not in a terminal status), the
-share of applications finished in the last 30 days that met their SLA, and failed runs and quarantined records in
-the last 24 hours. A handful of grouped queries cover every agency, however many there are.
+The performance snapshot (``performance_reports``, served by ``GET /api/v1/reports/performance``) is recomputed from
+the status history by ``mpp_bus.reports.refresh``. Freshness comes from the store's per-agency health (the same
+query behind the admin API's health view and ``mpp-bus agencies``): when each stream last synced successfully and
+whether the agency is stale (no successful sync for twice its schedule's interval). Freshness is reported in the
+task's log and result, not stored: the health view computes it live.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import Engine, and_, func, insert, select
-
-from mpp_bus.canonical.status import TERMINAL
 from mpp_bus.config import AgencyInstance
-from mpp_bus.store.tables import agency_reports, applications, quarantine, sync_runs
+from mpp_bus.contract import StreamName
+from mpp_bus.reports import refresh
+from mpp_bus.store import AgencySummary, Store
 
-SUCCEEDED = "succeeded"
 _PRESETS = {"@hourly": 3600.0, "@daily": 86400.0, "@weekly": 7 * 86400.0, "@monthly": 31 * 86400.0,
             "@yearly": 366 * 86400.0, "@annually": 366 * 86400.0}
 
@@ -44,117 +43,65 @@ def expected_interval(schedule: str | None) -> float | None:
     return 7 * 86400.0 if weekday != "*" else 31 * 86400.0
 
 
-def compute_reports(engine: Engine, instances: Sequence[AgencyInstance], now: datetime | None = None) -> list[dict]:
-    """One report row per instance (not yet written)."""
+@dataclass(frozen=True)
+class Freshness:
+    """How fresh one configured agency's data is."""
+
+    agency_id: str
+    last_catalog_sync_at: datetime | None
+    last_applications_sync_at: datetime | None
+    last_run_status: str | None
+    freshness_s: float | None
+    expected_interval_s: float | None
+    stale: bool
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """What one report run did: the freshness of every configured agency and the refreshed snapshot's totals."""
+
+    freshness: list[Freshness]
+    services: int
+    overdue_applications: int
+
+    @property
+    def stale(self) -> list[str]:
+        return sorted(f.agency_id for f in self.freshness if f.stale)
+
+
+def freshness(summaries: Sequence[AgencySummary], instances: Sequence[AgencyInstance],
+              now: datetime | None = None) -> list[Freshness]:
+    """One verdict per configured instance, from the store's agency health."""
     now = now or datetime.now(UTC)
-    today: date = now.date()
-    day_ago, month_ago = now - timedelta(hours=24), now - timedelta(days=30)
-    terminal = [str(s) for s in TERMINAL]
-    finished = applications.c.status.in_(terminal)
-    with engine.connect() as conn:
-        last_ok = {
-            (a, s): t
-            for a, s, t in conn.execute(
-                select(sync_runs.c.agency_id, sync_runs.c.stream, func.max(sync_runs.c.finished_at))
-                .where(sync_runs.c.status == SUCCEEDED)
-                .group_by(sync_runs.c.agency_id, sync_runs.c.stream)
-            )
-        }
-        last_status: dict[str, str] = dict(conn.execute(_last_run_status()).all())
-        failed: dict[str, int] = dict(conn.execute(
-            select(sync_runs.c.agency_id, func.count())
-            .where(sync_runs.c.status != SUCCEEDED, sync_runs.c.finished_at.is_not(None),
-                   sync_runs.c.started_at >= day_ago)
-            .group_by(sync_runs.c.agency_id)
-        ).all())
-        quarantined: dict[str, int] = dict(conn.execute(
-            select(quarantine.c.agency_id, func.count())
-            .where(quarantine.c.created_at >= day_ago)
-            .group_by(quarantine.c.agency_id)
-        ).all())
-        open_counts = {
-            a: (o, d)
-            for a, o, d in conn.execute(
-                select(
-                    applications.c.agency_id,
-                    func.count(),
-                    func.count().filter(and_(applications.c.sla_due_date.is_not(None),
-                                             applications.c.sla_due_date < today)),
-                )
-                .where(~finished)
-                .group_by(applications.c.agency_id)
-            )
-        }
-        finished_counts = {
-            a: (n, ok)
-            for a, n, ok in conn.execute(
-                select(
-                    applications.c.agency_id,
-                    func.count(),
-                    func.count().filter(and_(applications.c.sla_due_date.is_not(None),
-                                             func.date(applications.c.status_at) <= applications.c.sla_due_date)),
-                )
-                .where(finished, applications.c.status_at >= month_ago)
-                .group_by(applications.c.agency_id)
-            )
-        }
-    rows = []
+    by_id = {s.agency_id: s for s in summaries}
+    out = []
     for instance in instances:
-        catalog_at = last_ok.get((instance.id, "catalog"))
-        applications_at = last_ok.get((instance.id, "applications"))
+        summary = by_id.get(instance.id)
+        synced = summary.last_success_by_stream if summary else {}
+        catalog_at = synced.get(StreamName.CATALOG.value)
+        applications_at = synced.get(StreamName.APPLICATIONS.value)
         latest = max((t for t in (catalog_at, applications_at) if t is not None), default=None)
-        freshness = (now - latest).total_seconds() if latest is not None else None
+        age = (now - latest).total_seconds() if latest is not None else None
         interval = expected_interval(instance.schedule)
-        n_finished, n_ok = finished_counts.get(instance.id, (0, 0))
-        n_open, n_overdue = open_counts.get(instance.id, (0, 0))
-        rows.append({
-            "generated_at": now,
-            "agency_id": instance.id,
-            "last_catalog_sync_at": catalog_at,
-            "last_applications_sync_at": applications_at,
-            "last_run_status": last_status.get(instance.id),
-            "freshness_s": round(freshness, 1) if freshness is not None else None,
-            "expected_interval_s": interval,
+        out.append(Freshness(
+            agency_id=instance.id,
+            last_catalog_sync_at=catalog_at,
+            last_applications_sync_at=applications_at,
+            last_run_status=summary.last_run_status if summary else None,
+            freshness_s=round(age, 1) if age is not None else None,
+            expected_interval_s=interval,
             # Never synced counts as stale; a manual-only agency is judged only by having synced at all.
-            "stale": freshness is None or (interval is not None and freshness > 2 * interval),
-            "open_applications": int(n_open),
-            "overdue_applications": int(n_overdue),
-            "finished_30d": int(n_finished),
-            "finished_within_sla_30d": int(n_ok),
-            "sla_compliance": round(n_ok / n_finished, 4) if n_finished else None,
-            "failed_runs_24h": int(failed.get(instance.id, 0)),
-            "quarantined_24h": int(quarantined.get(instance.id, 0)),
-        })
-    return rows
+            stale=age is None or (interval is not None and age > 2 * interval),
+        ))
+    return out
 
 
-def _last_run_status() -> Any:
-    newest = (
-        select(sync_runs.c.agency_id, func.max(sync_runs.c.id).label("id"))
-        .group_by(sync_runs.c.agency_id)
-        .subquery()
+def run_report(store: Store, instances: Sequence[AgencyInstance], *, now: datetime | None = None) -> ReportSummary:
+    """Refresh the performance snapshot, then judge every configured agency's freshness."""
+    now = now or datetime.now(UTC)
+    rows = refresh(store, as_of=now)
+    return ReportSummary(
+        freshness=freshness(store.agency_summaries(), instances, now),
+        services=len(rows),
+        overdue_applications=sum(r.overdue_backlog for r in rows),
     )
-    return select(sync_runs.c.agency_id, sync_runs.c.status).join(newest, sync_runs.c.id == newest.c.id)
-
-
-def write_reports(
-    engine: Engine, instances: Sequence[AgencyInstance], *, run_label: str = "", now: datetime | None = None
-) -> list[dict]:
-    """Compute the report of every instance and append it to ``agency_reports`` in one transaction."""
-    rows = compute_reports(engine, instances, now)
-    if rows:
-        with engine.begin() as conn:
-            conn.execute(insert(agency_reports), [{**r, "run_label": run_label[:250]} for r in rows])
-    return rows
-
-
-def latest_reports(engine: Engine) -> list[dict]:
-    """The newest report row of every agency."""
-    newest = (
-        select(agency_reports.c.agency_id, func.max(agency_reports.c.id).label("id"))
-        .group_by(agency_reports.c.agency_id)
-        .subquery()
-    )
-    query = select(agency_reports).join(newest, agency_reports.c.id == newest.c.id).order_by(agency_reports.c.agency_id)
-    with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]

@@ -10,7 +10,7 @@ Serve it with ``mpp-bus api serve``; its OpenAPI document is committed as ``docs
 from __future__ import annotations
 
 from mpp_bus.api.app import app_from_env, build_context, bus_identity_lookup, create_app, openapi_document
-from mpp_bus.api.audit import AuditLog, Outcome, audit_log
+from mpp_bus.api.audit import AuditLog, Outcome
 from mpp_bus.api.auth import AuthenticationError, Principal, TokenVerifier, issue_token
 from mpp_bus.api.context import ApiContext
 from mpp_bus.api.settings import ApiSettings
@@ -24,7 +24,6 @@ __all__ = [
     "Principal",
     "TokenVerifier",
     "app_from_env",
-    "audit_log",
     "build_context",
     "bus_identity_lookup",
     "create_app",

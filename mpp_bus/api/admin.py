@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from mpp_bus.api import queries
 from mpp_bus.api.audit import Outcome
 from mpp_bus.api.context import Admin, Context, Purpose
 from mpp_bus.api.models import AgencyHealth, AgencyRef, AuditView, QuarantineItem, QuarantineSummary, SyncRunView
@@ -61,8 +60,7 @@ def quarantine_item(ctx: Context, who: Admin, item_id: Annotated[int, Path(ge=1,
 @router.get("/health", summary="Per agency: last success, last failure, lag and circuit breaker state")
 def health(ctx: Context, _who: Admin) -> list[AgencyHealth]:
     now = ctx.clock()
-    with ctx.store.engine.connect() as conn:
-        rows = queries.agency_health(conn)
+    rows = ctx.store.agency_summaries()
     return [
         AgencyHealth(
             agency=AgencyRef(id=r.agency_id, name=r.name, level=r.level, region_code=r.region_code),
@@ -70,8 +68,8 @@ def health(ctx: Context, _who: Admin) -> list[AgencyHealth]:
             last_failure_at=r.last_failure_at,
             last_error=redact_text(r.last_error) if r.last_error else None,
             lag_seconds=round((now - r.last_success_at).total_seconds(), 3) if r.last_success_at else None,
-            breaker_state=r.breaker_state,
-            latest_run_status=r.latest_status,
+            breaker_state=r.last_run_breaker_state,
+            latest_run_status=r.last_run_status,
         )
         for r in rows
     ]
@@ -86,6 +84,6 @@ def audit(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[AuditView]:
-    return [AuditView.model_validate(e) for e in ctx.audit.entries(limit=limit, action=action,
+    return [AuditView.model_validate(e, from_attributes=True) for e in ctx.audit.entries(limit=limit, action=action,
                                                                     subject_nik_hash=subject_nik_hash,
                                                                     offset=offset)]

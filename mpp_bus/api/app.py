@@ -50,7 +50,7 @@ def build_context(store: Store, settings: ApiSettings, *, environment: str, hash
                   identity: IdentityLookup | None = None) -> ApiContext:
     """Assemble what the handlers need."""
     hasher = hasher or NikHasher(Settings(environment=environment).nik_secret())  # type: ignore[arg-type]
-    audit = AuditLog(store.engine)
+    audit = AuditLog(store)
     oidc = OidcProvider(settings) if settings.oidc_issuer else None
     keys = oidc.keys if oidc is not None else None
     if keys is None and settings.jwks_url:

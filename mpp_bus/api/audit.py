@@ -7,81 +7,35 @@ API processes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
-
-from sqlalchemy import Engine, func, insert, select
 
 from mpp_bus.privacy import redact_text
-from mpp_bus.store.tables import audit_log
+from mpp_bus.store import AuditEntry, AuditRecord, Outcome, Store
 
-
-class Outcome(StrEnum):
-    ALLOWED = "allowed"
-    DENIED = "denied"
-    NOT_FOUND = "not_found"
-    RATE_LIMITED = "rate_limited"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    actor: str
-    actor_role: str
-    action: str
-    resource: str
-    subject_nik_hash: str | None
-    purpose: str
-    outcome: Outcome
+__all__ = ["AuditEntry", "AuditLog", "Outcome"]
 
 
 class AuditLog:
     """Writes audit entries and counts recent ones; one instance per API app."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def record(self, entry: AuditEntry, *, at: datetime | None = None) -> None:
         """Write one entry; a failure propagates so that an unaudited read is never answered."""
-        with self.engine.begin() as conn:
-            conn.execute(insert(audit_log).values(
-                occurred_at=at or datetime.now(UTC),
-                actor=entry.actor[:200],
-                actor_role=entry.actor_role[:32],
-                action=entry.action[:64],
-                resource=entry.resource[:300],
-                subject_nik_hash=entry.subject_nik_hash,
-                purpose=_printable(entry.purpose)[:200],
-                outcome=entry.outcome.value,
-            ))
+        self.store.record_audit(replace(entry, purpose=_printable(entry.purpose)), at=at or datetime.now(UTC))
 
     def attempts(self, action: str, *, window: timedelta, actor: str | None = None,
                  subject_nik_hash: str | None = None, now: datetime | None = None) -> int:
         """How many ``action`` entries (rate-limited ones excluded) the actor or the subject had within ``window``."""
         since = (now or datetime.now(UTC)) - window
-        query = select(func.count()).select_from(audit_log).where(
-            audit_log.c.action == action,
-            audit_log.c.occurred_at >= since,
-            audit_log.c.outcome != Outcome.RATE_LIMITED.value,
-        )
-        if actor is not None:
-            query = query.where(audit_log.c.actor == actor)
-        if subject_nik_hash is not None:
-            query = query.where(audit_log.c.subject_nik_hash == subject_nik_hash)
-        with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
+        return self.store.audit_attempts(action, since=since, actor=actor, subject_nik_hash=subject_nik_hash)
 
     def entries(self, *, limit: int = 100, action: str | None = None, subject_nik_hash: str | None = None,
-                offset: int = 0) -> list[dict[str, object]]:
+                offset: int = 0) -> list[AuditRecord]:
         """The newest entries first."""
-        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit).offset(offset)
-        if action:
-            query = query.where(audit_log.c.action == action)
-        if subject_nik_hash:
-            query = query.where(audit_log.c.subject_nik_hash == subject_nik_hash)
-        with self.engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(query)]
+        return self.store.audit_entries(limit=limit, action=action, subject_nik_hash=subject_nik_hash, offset=offset)
 
 
 def _printable(text: str) -> str:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from mpp_bus.api import queries
 from mpp_bus.api.context import Caller, Context
 from mpp_bus.api.models import AgencyRef, Labelled, Page, Region, ServiceDetail, ServiceSummary
 from mpp_bus.canonical import Channel, Document
 from mpp_bus.canonical.entities import REGION_CODE
 from mpp_bus.errors import ConfigError
 from mpp_bus.regions import province, regency
+from mpp_bus.store import CatalogFilter, CatalogService
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 
@@ -32,39 +32,36 @@ def search(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> Page[ServiceSummary]:
     """Services on offer (withdrawn ones excluded), ordered by agency and code. Any signed-in caller may search."""
-    where = queries.CatalogFilter(text=(q or "").strip() or None, category=category, region=region,
+    where = CatalogFilter(text=(q or "").strip() or None, category=category, region=region,
                                   channel=channel.value if channel else None, agency_id=agency)
-    with ctx.store.engine.connect() as conn:
-        total, rows = queries.search_services(conn, where, limit=limit, offset=offset)
+    total, rows = ctx.store.search_services(where, limit=limit, offset=offset)
     return Page[ServiceSummary](total=total, limit=limit, offset=offset, items=[summary(r) for r in rows])
 
 
 @router.get("/categories", summary="Categories of the services on offer")
 def list_categories(ctx: Context, _who: Caller) -> list[Labelled]:
-    with ctx.store.engine.connect() as conn:
-        return [Labelled(code=name, label=f"{name} ({count})") for name, count in queries.categories(conn)]
+    return [Labelled(code=name, label=f"{name} ({count})") for name, count in ctx.store.service_categories()]
 
 
 @router.get("/services/{agency_id}/{code}", summary="One service: requirements, fee, SLA and where it is offered",
             responses={404: {"description": "No such service on offer."}})
 def detail(ctx: Context, _who: Caller, agency_id: str, code: str) -> ServiceDetail:
-    with ctx.store.engine.connect() as conn:
-        row = queries.service_detail(conn, agency_id, code)
+    row = ctx.store.service_detail(agency_id, code)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"agency {agency_id} offers no service {code!r}")
     return ServiceDetail(
         **summary(row).model_dump(),
         description=row.description,
-        requirements=[document(code) for code in row.requirements or []],
+        requirements=[document(code) for code in row.requirements],
         output_document=row.output_document,
         legal_basis=row.legal_basis,
-        locations=[region_of(code) for code in row.locations or []],
+        locations=[region_of(code) for code in row.locations],
         source_updated_at=row.source_updated_at,
         synced_at=row.synced_at,
     )
 
 
-def summary(row: Any) -> ServiceSummary:
+def summary(row: CatalogService) -> ServiceSummary:
     return ServiceSummary(
         agency=AgencyRef(id=row.agency_id, name=row.agency_name, level=row.agency_level,
                          region_code=row.agency_region_code),
@@ -73,7 +70,7 @@ def summary(row: Any) -> ServiceSummary:
         category=row.category,
         sla_working_days=row.sla_working_days,
         fee_idr=row.fee_idr,
-        channels=[channel_of(c) for c in row.channels or []],
+        channels=[channel_of(c) for c in row.channels],
     )
 
 

@@ -19,7 +19,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from mpp_bus.api import queries
 from mpp_bus.api.auth import AuthenticationError, Principal
 from mpp_bus.api.catalog import detail as service_detail
 from mpp_bus.api.catalog import summary
@@ -29,6 +28,7 @@ from mpp_bus.api.session import SESSION_COOKIE, SIGN_IN_COOKIE, csrf_ok, csrf_to
 from mpp_bus.api.tracking import TRACKING_PURPOSE, applications_of
 from mpp_bus.canonical import Channel
 from mpp_bus.canonical.entities import REGION_CODE
+from mpp_bus.store import CatalogFilter
 
 PAGE_SIZE = 20
 WIB = timezone(timedelta(hours=7), "WIB")
@@ -245,11 +245,10 @@ def catalog_page(
         problems.append("Kode wilayah harus berbentuk kode Kemendagri, misalnya 33.14.")
         region = None
     channel = kanal if kanal in {c.value for c in Channel} else None
-    where = queries.CatalogFilter(text=(q or "").strip() or None, category=kategori or None, region=region,
+    where = CatalogFilter(text=(q or "").strip() or None, category=kategori or None, region=region,
                                   channel=channel)
-    with ctx.store.engine.connect() as conn:
-        total, rows = queries.search_services(conn, where, limit=PAGE_SIZE, offset=(halaman - 1) * PAGE_SIZE)
-        kategori_list = queries.categories(conn)
+    total, rows = ctx.store.search_services(where, limit=PAGE_SIZE, offset=(halaman - 1) * PAGE_SIZE)
+    kategori_list = ctx.store.service_categories()
     return private(templates.TemplateResponse(request, "layanan.html", {
         "who": who,
         "layanan": [summary(r) for r in rows],

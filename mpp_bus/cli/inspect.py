@@ -6,12 +6,10 @@ import argparse
 import json
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from mpp_bus.cli.common import bus_from, console, fail, fmt_seconds, settings_from, table
 from mpp_bus.config import load_agencies
-from mpp_bus.store import create_store
-from mpp_bus.store.breakers import BreakerState, BreakerStatus, StoreBreakerStates
+from mpp_bus.store import AgencySummary, create_store
+from mpp_bus.store.breakers import BreakerState, BreakerStatus
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -41,27 +39,36 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 def agencies(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     instances = load_agencies(settings.agencies_file)
-    breakers = breaker_states(settings.database_url)
+    health, breakers = store_health(settings.database_url)
     console.print(
         table(
             f"{len(instances)} agency instances",
-            ["id", "adapter", "name", "level", "region", "connection", "schedule", "enabled", "breaker"],
+            ["id", "adapter", "name", "level", "region", "connection", "schedule", "enabled", "breaker",
+             "last success"],
             ((i.id, i.adapter, i.name, i.level, i.region_code, i.connection_id, i.schedule, i.enabled,
-              describe_breaker(breakers.get(i.id), i.breaker.reset_seconds)) for i in instances),
+              describe_breaker(breakers.get(i.id), i.breaker.reset_seconds), describe_success(health.get(i.id)))
+             for i in instances),
         )
     )
     return 0
 
 
-def breaker_states(database_url: str) -> dict[str, BreakerStatus]:
-    """Each agency's circuit breaker from the store; none (all closed) when the store is not set up yet."""
+def store_health(database_url: str) -> tuple[dict[str, AgencySummary], dict[str, BreakerStatus]]:
+    """Each agency's health and circuit breaker from the store; none (never synced, all closed) when the store is
+    not set up yet."""
     store = create_store(database_url)
     try:
-        return StoreBreakerStates(store.engine).all()
-    except SQLAlchemyError:
-        return {}
+        if not store.is_set_up():
+            return {}, {}
+        return {s.agency_id: s for s in store.agency_summaries()}, store.breaker_states()
     finally:
         store.dispose()
+
+
+def describe_success(summary: AgencySummary | None) -> str:
+    if summary is None or summary.last_success_at is None:
+        return "never"
+    return f"{summary.last_success_at:%Y-%m-%d %H:%M} UTC"
 
 
 def describe_breaker(status: BreakerStatus | None, reset_seconds: float) -> str:

@@ -16,14 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from mpp_bus.canonical.entities import Application
 from mpp_bus.contract import Adapter, Page, StreamName
 from mpp_bus.engine.validation import validate_page
 from mpp_bus.errors import ConfigError
 from mpp_bus.store import Store
-from mpp_bus.store.tables import applications
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MASK64 = (1 << 64) - 1
@@ -175,13 +172,8 @@ def digests(items: Iterable[tuple[str, Version]], window: timedelta) -> dict[dat
 def store_rows(store: Store, agency_id: str, start: datetime | None = None,
                end: datetime | None = None) -> Iterator[tuple[str, Version]]:
     """(id, version) of the agency's stored applications, optionally of one time span, streamed."""
-    stmt = select(applications.c.application_id, applications.c.agency_status,
-                  applications.c.source_updated_at).where(applications.c.agency_id == agency_id)
-    if start is not None and end is not None:
-        stmt = stmt.where(applications.c.source_updated_at >= start, applications.c.source_updated_at < end)
-    with store.engine.connect() as conn:
-        for row in conn.execution_options(yield_per=5000).execute(stmt):
-            yield row.application_id, Version(row.agency_status, row.source_updated_at)
+    for row in store.application_versions(agency_id, start, end):
+        yield row.application_id, Version(row.agency_status, row.source_updated_at)
 
 
 def store_digests(store: Store, agency_id: str, window: timedelta) -> dict[datetime, Digest]:
@@ -189,14 +181,8 @@ def store_digests(store: Store, agency_id: str, window: timedelta) -> dict[datet
 
 
 def _stored_versions(store: Store, agency_id: str, ids: list[str]) -> dict[str, Version]:
-    found: dict[str, Version] = {}
-    with store.engine.connect() as conn:
-        for i in range(0, len(ids), 500):
-            stmt = select(applications.c.application_id, applications.c.agency_status,
-                          applications.c.source_updated_at).where(
-                applications.c.agency_id == agency_id, applications.c.application_id.in_(ids[i:i + 500]))
-            found.update({r.application_id: Version(r.agency_status, r.source_updated_at) for r in conn.execute(stmt)})
-    return found
+    return {r.application_id: Version(r.agency_status, r.source_updated_at)
+            for r in store.application_versions_of(agency_id, ids)}
 
 
 def _differences(store: Store, agency_id: str, theirs: dict[str, Version], differing: list[datetime],

@@ -17,54 +17,17 @@ store is.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any, Protocol
-
-from sqlalchemy import (
-    Engine,
-    and_,
-    delete,
-    func,
-    insert,
-    select,
-)
 
 from mpp_bus.canonical import TERMINAL, Status
-from mpp_bus.store import tables
-from mpp_bus.store.tables import performance_reports
+from mpp_bus.store import ApplicationTiming, ServicePerformance, Store
 
 FINISHED = (Status.COMPLETED.value, Status.REJECTED.value)
 WIB = timezone(timedelta(hours=7), "WIB")
 
 
-class HasEngine(Protocol):
-    @property
-    def engine(self) -> Engine: ...
-
-
-@dataclass(frozen=True)
-class ServicePerformance:
-    """One agency service's figures."""
-
-    agency_id: str
-    agency_name: str
-    service_code: str
-    service_name: str | None
-    applications: int
-    finished: int
-    finished_within_sla: int
-    share_within_sla: float | None
-    median_processing_days: float | None
-    backlog: int
-    overdue_backlog: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def performance(store: HasEngine, *, as_of: datetime | None = None, agency_id: str | None = None,
+def performance(store: Store, *, as_of: datetime | None = None, agency_id: str | None = None,
                 service_code: str | None = None) -> list[ServicePerformance]:
     """Compute the figures now from the store, one row per (agency, service) that has applications.
 
@@ -74,70 +37,32 @@ def performance(store: HasEngine, *, as_of: datetime | None = None, agency_id: s
             print(row.service_code, row.share_within_sla, row.median_processing_days, row.backlog)
     """
     today = (as_of or datetime.now(UTC)).astimezone(WIB).date()
-    with store.engine.connect() as conn:
-        agency_names = dict(conn.execute(select(tables.agencies.c.id, tables.agencies.c.name)).all())
-        service_names = {(a, c): n for a, c, n in conn.execute(
-            select(tables.services.c.agency_id, tables.services.c.code, tables.services.c.name))}
-        rows = conn.execution_options(yield_per=5000).execute(_application_rows(agency_id, service_code))
-        return [
-            _figures(key, group, today, agency_names.get(key[0], key[0]), service_names.get(key))
-            for key, group in _grouped(rows)
-        ]
+    agency_names = store.agency_names()
+    service_names = store.service_names()
+    rows = store.application_timings(FINISHED, agency_id=agency_id, service_code=service_code)
+    return [
+        _figures(key, group, today, agency_names.get(key[0], key[0]), service_names.get(key))
+        for key, group in _grouped(rows)
+    ]
 
 
-def refresh(store: HasEngine, *, as_of: datetime | None = None) -> list[ServicePerformance]:
+def refresh(store: Store, *, as_of: datetime | None = None) -> list[ServicePerformance]:
     """Recompute every agency's figures and replace the stored snapshot in one transaction (the report DAG's task)."""
     computed_at = as_of or datetime.now(UTC)
     rows = performance(store, as_of=computed_at)
-    with store.engine.begin() as conn:
-        conn.execute(delete(performance_reports))
-        if rows:
-            conn.execute(insert(performance_reports), [{**r.as_dict(), "computed_at": computed_at} for r in rows])
+    store.replace_performance_snapshot(rows, computed_at)
     return rows
 
 
-def latest(store: HasEngine, *, agency_id: str | None = None,
+def latest(store: Store, *, agency_id: str | None = None,
            service_code: str | None = None) -> tuple[datetime, list[ServicePerformance]] | None:
     """The stored snapshot and when it was computed, or None when no refresh has run yet."""
-    query = select(performance_reports).order_by(performance_reports.c.agency_id, performance_reports.c.service_code)
-    if agency_id:
-        query = query.where(performance_reports.c.agency_id == agency_id)
-    if service_code:
-        query = query.where(performance_reports.c.service_code == service_code)
-    with store.engine.connect() as conn:
-        stamp = conn.execute(select(func.max(performance_reports.c.computed_at))).scalar()
-        if stamp is None:
-            return None
-        found = [dict(r._mapping) for r in conn.execute(query)]
-    return stamp, [ServicePerformance(**{k: v for k, v in r.items() if k != "computed_at"}) for r in found]
+    return store.performance_snapshot(agency_id=agency_id, service_code=service_code)
 
 
-def _application_rows(agency_id: str | None, service_code: str | None) -> Any:
-    apps, events, services = tables.applications, tables.status_events, tables.services
-    decided = (
-        select(events.c.agency_id, events.c.application_id, func.min(events.c.occurred_at).label("decided_at"))
-        .where(events.c.status.in_(FINISHED))
-        .group_by(events.c.agency_id, events.c.application_id)
-        .subquery()
-    )
-    query = (
-        select(apps.c.agency_id, apps.c.service_code, apps.c.status, apps.c.status_at, apps.c.submitted_at,
-               apps.c.sla_due_date, decided.c.decided_at, services.c.sla_working_days)
-        .outerjoin(decided, and_(decided.c.agency_id == apps.c.agency_id,
-                                 decided.c.application_id == apps.c.application_id))
-        .outerjoin(services, and_(services.c.agency_id == apps.c.agency_id, services.c.code == apps.c.service_code))
-        .order_by(apps.c.agency_id, apps.c.service_code)
-    )
-    if agency_id:
-        query = query.where(apps.c.agency_id == agency_id)
-    if service_code:
-        query = query.where(apps.c.service_code == service_code)
-    return query
-
-
-def _grouped(rows: Any) -> Iterator[tuple[tuple[str, str], list[Any]]]:
+def _grouped(rows: Iterable[ApplicationTiming]) -> Iterator[tuple[tuple[str, str], list[ApplicationTiming]]]:
     key: tuple[str, str] | None = None
-    group: list[Any] = []
+    group: list[ApplicationTiming] = []
     for row in rows:
         row_key = (row.agency_id, row.service_code)
         if row_key != key and group:
@@ -149,7 +74,7 @@ def _grouped(rows: Any) -> Iterator[tuple[tuple[str, str], list[Any]]]:
         yield key, group  # type: ignore[misc]
 
 
-def _figures(key: tuple[str, str], group: Sequence[Any], today: date, agency_name: str,
+def _figures(key: tuple[str, str], group: Sequence[ApplicationTiming], today: date, agency_name: str,
              service_name: str | None) -> ServicePerformance:
     durations: list[float] = []
     within = backlog = overdue = 0

@@ -13,7 +13,19 @@ from __future__ import annotations
 from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import upgrade
-from mpp_bus.store.queries import AgencySummary, CitizenApplication, HistoryEntry, QuarantineItem, RunRecord
+from mpp_bus.store.queries import CitizenApplication, HistoryEntry, QuarantineItem, RunRecord
+from mpp_bus.store.reads import (
+    AgencySummary,
+    ApplicationTiming,
+    AuditEntry,
+    AuditRecord,
+    CatalogFilter,
+    CatalogService,
+    ContentCounts,
+    Outcome,
+    ServicePerformance,
+    StoredVersion,
+)
 from mpp_bus.store.sessions import SessionRow, SessionTable
 from mpp_bus.store.state import ABANDONED, FAILED, RUNNING, SUCCEEDED, CursorState, RunCounts
 from mpp_bus.store.store import Store, create_store
@@ -25,16 +37,25 @@ __all__ = [
     "RUNNING",
     "SUCCEEDED",
     "AgencySummary",
+    "ApplicationTiming",
     "ApplicationWriter",
+    "AuditEntry",
+    "AuditRecord",
+    "CatalogFilter",
+    "CatalogService",
     "CitizenApplication",
+    "ContentCounts",
     "CursorState",
     "HistoryEntry",
+    "Outcome",
     "QuarantineItem",
     "RunCounts",
     "RunRecord",
+    "ServicePerformance",
     "SessionRow",
     "SessionTable",
     "Store",
+    "StoredVersion",
     "SyncLock",
     "create_store",
     "make_engine",

@@ -1,9 +1,9 @@
-"""Read queries for the CLI, the read API and the portal: runs, quarantine, agency summaries, a citizen's
-applications with their freshness, and an application's status history."""
+"""Read queries for the CLI, the read API and the portal: runs, quarantine, a citizen's applications with their
+freshness, and an application's status history. Agency health and the other questions are in ``reads/``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -45,25 +45,6 @@ class QuarantineItem:
     reason: str
     payload: Any
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class AgencySummary:
-    agency_id: str
-    name: str
-    level: str
-    region_code: str | None
-    active_services: int = 0
-    withdrawn_services: int = 0
-    applications_by_status: dict[str, int] = field(default_factory=dict)
-    quarantined: int = 0
-    last_run_status: str | None = None
-    last_run_duration_s: float | None = None
-    last_run_finished_at: datetime | None = None
-
-    @property
-    def applications(self) -> int:
-        return sum(self.applications_by_status.values())
 
 
 @dataclass(frozen=True)
@@ -133,61 +114,6 @@ def quarantine_items(
 def quarantine_item(conn: Connection, item_id: int) -> QuarantineItem | None:
     row = conn.execute(select(quarantine).where(quarantine.c.id == item_id)).one_or_none()
     return None if row is None else QuarantineItem(**row._asdict())
-
-
-def agency_summaries(conn: Connection, agency_id: str | None = None) -> list[AgencySummary]:
-    """Per agency: catalog size, applications by canonical status, quarantine size and the last run."""
-
-    def scoped(stmt: Any, column: Any) -> Any:
-        return stmt.where(column == agency_id) if agency_id else stmt
-
-    base = scoped(select(agencies).order_by(agencies.c.id), agencies.c.id)
-    rows = {r.id: r for r in conn.execute(base)}
-    active: dict[str, int] = {}
-    withdrawn: dict[str, int] = {}
-    svc = select(services.c.agency_id, services.c.withdrawn_at.is_(None).label("active"), func.count()).group_by(
-        services.c.agency_id, services.c.withdrawn_at.is_(None)
-    )
-    for aid, is_active, n in conn.execute(scoped(svc, services.c.agency_id)):
-        (active if is_active else withdrawn)[aid] = n
-    by_status: dict[str, dict[str, int]] = {}
-    apps = select(applications.c.agency_id, applications.c.status, func.count()).group_by(
-        applications.c.agency_id, applications.c.status
-    )
-    for aid, status, n in conn.execute(scoped(apps, applications.c.agency_id)):
-        by_status.setdefault(aid, {})[status] = n
-    q_stmt = select(quarantine.c.agency_id, func.count()).group_by(quarantine.c.agency_id)
-    quarantined: dict[str, int] = {aid: n for aid, n in conn.execute(scoped(q_stmt, quarantine.c.agency_id))}
-    last_ids = scoped(
-        select(func.max(sync_runs.c.id)).group_by(sync_runs.c.agency_id), sync_runs.c.agency_id
-    ).scalar_subquery()
-    last = {
-        r.agency_id: r
-        for r in conn.execute(
-            select(sync_runs.c.agency_id, sync_runs.c.status, sync_runs.c.duration_s, sync_runs.c.finished_at).where(
-                sync_runs.c.id.in_(last_ids)
-            )
-        )
-    }
-    summaries = []
-    for aid, agency in rows.items():
-        run = last.get(aid)
-        summaries.append(
-            AgencySummary(
-                agency_id=aid,
-                name=agency.name,
-                level=agency.level,
-                region_code=agency.region_code,
-                active_services=active.get(aid, 0),
-                withdrawn_services=withdrawn.get(aid, 0),
-                applications_by_status=by_status.get(aid, {}),
-                quarantined=quarantined.get(aid, 0),
-                last_run_status=run.status if run else None,
-                last_run_duration_s=run.duration_s if run else None,
-                last_run_finished_at=run.finished_at if run else None,
-            )
-        )
-    return summaries
 
 
 def citizen_applications(conn: Connection, nik_hash: str) -> list[CitizenApplication]:

@@ -1,18 +1,25 @@
-"""The portal store's public face: one object for migrations, the writer lock and the read queries."""
+"""The portal store's public face: one object for migrations, the writer lock, the read queries and the audit log.
+
+Every other package asks the store its questions through these methods and gets plain typed values back; none of
+them writes SQL or names a table."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 
 from mpp_bus.canonical.entities import Agency
 from mpp_bus.store import queries, state
+from mpp_bus.store.breakers import BreakerStatus, StoreBreakerStates
 from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import current_revision, head_revision, upgrade
+from mpp_bus.store.reads import audit, catalog, content, health, performance, reconcile
 from mpp_bus.store.sessions import SessionTable
 from mpp_bus.store.writers import ApplicationWriter, writer_for
 
@@ -53,6 +60,13 @@ class Store:
         """True when the schema is at the newest migration."""
         return current_revision(self.engine) == head_revision()
 
+    def is_set_up(self) -> bool:
+        """True when the store answers and has been migrated at all (False for a missing or unreachable one)."""
+        try:
+            return current_revision(self.engine) is not None
+        except SQLAlchemyError:
+            return False
+
     def lock(self, agency_id: str, stream: str, *, wait: float = 0.0) -> SyncLock:
         """The writer lock of one agency stream (a context manager); raises ``SyncLockedError`` when it is taken
         and not freed within ``wait`` seconds."""
@@ -80,9 +94,14 @@ class Store:
         with self.engine.connect() as conn:
             return queries.quarantine_item(conn, item_id)
 
-    def agency_summaries(self, agency_id: str | None = None) -> list[queries.AgencySummary]:
+    def agency_summaries(self, agency_id: str | None = None) -> list[health.AgencySummary]:
+        """Per agency: catalog, applications, quarantine and how its runs went (the one health query)."""
         with self.engine.connect() as conn:
-            return queries.agency_summaries(conn, agency_id)
+            return health.agency_summaries(conn, agency_id)
+
+    def breaker_states(self) -> dict[str, BreakerStatus]:
+        """Each agency's circuit breaker, by agency id (an agency without one is closed)."""
+        return StoreBreakerStates(self.engine).all()
 
     def citizen_applications(self, nik_hash: str) -> list[queries.CitizenApplication]:
         with self.engine.connect() as conn:
@@ -95,6 +114,94 @@ class Store:
     def status_history(self, agency_id: str, application_id: str) -> list[queries.HistoryEntry]:
         with self.engine.connect() as conn:
             return queries.status_history(conn, agency_id, application_id)
+
+    # --- the service catalog --------------------------------------------------------------------------------------
+
+    def search_services(self, where: catalog.CatalogFilter, *, limit: int,
+                        offset: int) -> tuple[int, list[catalog.CatalogService]]:
+        """Services on offer matching ``where``, ordered by agency and code, with the total count."""
+        with self.engine.connect() as conn:
+            return catalog.search_services(conn, where, limit=limit, offset=offset)
+
+    def service_detail(self, agency_id: str, code: str) -> catalog.CatalogService | None:
+        with self.engine.connect() as conn:
+            return catalog.service_detail(conn, agency_id, code)
+
+    def service_categories(self) -> list[tuple[str, int]]:
+        """Categories of the services on offer, with how many services each has."""
+        with self.engine.connect() as conn:
+            return catalog.categories(conn)
+
+    # --- the audit log ----------------------------------------------------------------------------------------------
+
+    def record_audit(self, entry: audit.AuditEntry, *, at: datetime) -> None:
+        """Write one audit entry in its own transaction; a failure propagates."""
+        with self.engine.begin() as conn:
+            audit.record_audit(conn, entry, at=at)
+
+    def audit_attempts(self, action: str, *, since: datetime, actor: str | None = None,
+                       subject_nik_hash: str | None = None) -> int:
+        with self.engine.connect() as conn:
+            return audit.audit_attempts(conn, action, since=since, actor=actor, subject_nik_hash=subject_nik_hash)
+
+    def audit_entries(self, *, limit: int = 100, action: str | None = None, subject_nik_hash: str | None = None,
+                      offset: int = 0) -> list[audit.AuditRecord]:
+        with self.engine.connect() as conn:
+            return audit.audit_entries(conn, limit=limit, action=action, subject_nik_hash=subject_nik_hash,
+                                       offset=offset)
+
+    # --- performance reporting --------------------------------------------------------------------------------------
+
+    def agency_names(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return performance.agency_names(conn)
+
+    def service_names(self) -> dict[tuple[str, str], str]:
+        with self.engine.connect() as conn:
+            return performance.service_names(conn)
+
+    def application_timings(self, decided: Sequence[str], *, agency_id: str | None = None,
+                            service_code: str | None = None) -> Iterator[performance.ApplicationTiming]:
+        """Applications in (agency, service) order with their first decision time, streamed."""
+        with self.engine.connect() as conn:
+            yield from performance.application_timings(conn, decided, agency_id=agency_id,
+                                                       service_code=service_code)
+
+    def replace_performance_snapshot(self, rows: Sequence[performance.ServicePerformance],
+                                     computed_at: datetime) -> None:
+        """Replace the stored performance snapshot with ``rows`` in one transaction."""
+        with self.engine.begin() as conn:
+            performance.replace_performance_snapshot(conn, rows, computed_at)
+
+    def performance_snapshot(
+        self, *, agency_id: str | None = None, service_code: str | None = None
+    ) -> tuple[datetime, list[performance.ServicePerformance]] | None:
+        with self.engine.connect() as conn:
+            return performance.performance_snapshot(conn, agency_id=agency_id, service_code=service_code)
+
+    # --- reconciliation ---------------------------------------------------------------------------------------------
+
+    def application_versions(self, agency_id: str, start: datetime | None = None,
+                             end: datetime | None = None) -> Iterator[reconcile.StoredVersion]:
+        """The agency's stored applications (optionally those updated in ``[start, end)``), streamed."""
+        with self.engine.connect() as conn:
+            yield from reconcile.application_versions(conn, agency_id, start, end)
+
+    def application_versions_of(self, agency_id: str, ids: Sequence[str]) -> list[reconcile.StoredVersion]:
+        with self.engine.connect() as conn:
+            return reconcile.application_versions_of(conn, agency_id, ids)
+
+    # --- whole-store looks ------------------------------------------------------------------------------------------
+
+    def content_counts(self) -> content.ContentCounts:
+        """How many services, applications and status events are stored."""
+        with self.engine.connect() as conn:
+            return content.content_counts(conn)
+
+    def stored_text(self) -> str:
+        """Every stored value as text, one per line (for scans that no clear personal data was kept)."""
+        with self.engine.connect() as conn:
+            return content.stored_text(conn)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -202,29 +202,6 @@ performance_reports = Table(
     Column("computed_at", UtcDateTime(), nullable=False),
 )
 
-# Freshness and SLA summary per agency, appended by the report DAG.
-agency_reports = Table(
-    "agency_reports",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("generated_at", UtcDateTime(), nullable=False, index=True),
-    Column("run_label", String(250), nullable=False),
-    Column("agency_id", String(64), nullable=False, index=True),
-    Column("last_catalog_sync_at", UtcDateTime()),
-    Column("last_applications_sync_at", UtcDateTime()),
-    Column("last_run_status", String(16)),
-    Column("freshness_s", Float),
-    Column("expected_interval_s", Float),
-    Column("stale", Boolean, nullable=False),
-    Column("open_applications", Integer, nullable=False),
-    Column("overdue_applications", Integer, nullable=False),
-    Column("finished_30d", Integer, nullable=False),
-    Column("finished_within_sla_30d", Integer, nullable=False),
-    Column("sla_compliance", Float),
-    Column("failed_runs_24h", Integer, nullable=False),
-    Column("quarantined_24h", Integer, nullable=False),
-)
-
 # One row per agency: its circuit breaker, shared by every process that syncs it (CLI runs, Airflow tasks).
 agency_breakers = Table(
     "agency_breakers",
@@ -257,13 +234,12 @@ portal_sessions = Table(
 )
 
 TABLES = (agencies, services, applications, status_events, sync_cursors, sync_runs, quarantine, sync_locks,
-          audit_log, performance_reports, agency_reports, agency_breakers, portal_sessions)
+          audit_log, performance_reports, agency_breakers, portal_sessions)
 
 __all__ = [
     "TABLES",
     "agencies",
     "agency_breakers",
-    "agency_reports",
     "audit_log",
     "performance_reports",
     "portal_sessions",

@@ -16,7 +16,8 @@ from sqlalchemy import create_engine, select
 
 from mock_agencies import MockAgencies
 from mock_agencies.launcher import free_port
-from mpp_bus.airflow.report import latest_reports
+from mpp_bus.reports import latest
+from mpp_bus.store import create_store
 from mpp_bus.store.tables import applications, sync_runs
 
 from .conftest import BIN, airflow_env, run, write_agencies
@@ -83,11 +84,20 @@ def test_sync_dag_runs_against_the_mocks_into_postgres(env: dict[str, str], mock
 
         report_out = dags_test("mpp_report", env)
         assert "dag_id=mpp_report" in report_out and "state=success" in report_out, report_out[-4000:]
-        reports = {r["agency_id"]: r for r in latest_reports(engine)}
-        assert set(reports) == {"dukcapil", "oss", "dpmptsp-3314", "dpmptsp-3273", "djp"}
-        assert reports["oss"]["stale"] is False and reports["oss"]["last_applications_sync_at"] is not None
-        assert reports["oss"]["open_applications"] + reports["oss"]["finished_30d"] <= 250
-        assert reports["djp"]["stale"] is True and reports["djp"]["last_applications_sync_at"] is None
+        # The report refreshed the performance snapshot the API serves, and logged which agencies are stale.
+        store = create_store(postgres_url)
+        try:
+            snapshot = latest(store)
+        finally:
+            store.dispose()
+        assert snapshot is not None
+        oss = [r for r in snapshot[1] if r.agency_id == "oss"]
+        assert oss and sum(r.applications for r in oss) == 250
+        assert sum(r.backlog + r.finished for r in oss) <= 250
+        stale = re.search(r"stale agencies: ([^\n]*)", report_out)
+        assert stale is not None, report_out[-4000:]
+        named = set(re.findall(r"[\w-]+", stale.group(1)))
+        assert "djp" in named and "oss" not in named
     finally:
         engine.dispose()
 

@@ -9,8 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from mpp_bus.api import audit_log, build_context, create_app
+from mpp_bus.api import build_context, create_app
 from mpp_bus.errors import AuthError, CircuitOpenError, RateLimitedError
+from mpp_bus.store.tables import audit_log
 from tests.api.seed import BUDI, SITI, api_settings
 
 BODY = {"nik": SITI, "name": "Siti Rahayu", "birth_date": "1990-07-05"}

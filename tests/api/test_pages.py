@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from mpp_bus.api import audit_log
 from mpp_bus.api.pages import SESSION_COOKIE, rupiah, sejak, tanggal
+from mpp_bus.store.tables import audit_log
 from tests.api.seed import BUDI, SITI
 
 

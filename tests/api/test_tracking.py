@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from mpp_bus.api import audit_log
+from mpp_bus.store.tables import audit_log
 from tests.api.seed import BUDI, SITI
 
 

@@ -1,4 +1,4 @@
-"""Read queries beyond the store's own read functions: the catalog search and agency health.
+"""The service catalog: search by text, category, region, channel and agency; one service; the categories.
 
 Channels and locations are JSON lists of codes from closed vocabularies, so a quoted code never occurs inside another
 one; matching on the JSON text works the same on SQLite and PostgreSQL.
@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, case, cast, func, literal, or_, select, type_coerce
+from sqlalchemy import Connection, Text, and_, cast, func, literal, or_, select
 
-from mpp_bus.store import FAILED, SUCCEEDED
-from mpp_bus.store.tables import agencies, services, sync_runs
-from mpp_bus.store.types import UtcDateTime
+from mpp_bus.store.tables import agencies, services
 
 
 @dataclass(frozen=True)
@@ -26,7 +24,31 @@ class CatalogFilter:
     agency_id: str | None = None
 
 
-def search_services(conn: Connection, where: CatalogFilter, *, limit: int, offset: int) -> tuple[int, list[Any]]:
+@dataclass(frozen=True, slots=True)
+class CatalogService:
+    """A service on offer, with its agency."""
+
+    agency_id: str
+    agency_name: str
+    agency_level: str
+    agency_region_code: str | None
+    code: str
+    name: str
+    description: str
+    category: str
+    requirements: list[str]
+    output_document: str
+    sla_working_days: int
+    fee_idr: int
+    legal_basis: str
+    channels: list[str]
+    locations: list[str]
+    source_updated_at: datetime | None
+    synced_at: datetime
+
+
+def search_services(conn: Connection, where: CatalogFilter, *, limit: int,
+                    offset: int) -> tuple[int, list[CatalogService]]:
     """Services on offer (not withdrawn) matching ``where``, ordered by agency and code, with the total count."""
     conditions = _conditions(where)
     total = conn.execute(
@@ -36,15 +58,17 @@ def search_services(conn: Connection, where: CatalogFilter, *, limit: int, offse
     rows = conn.execute(
         _service_select().where(*conditions).order_by(services.c.agency_id, services.c.code)
         .limit(limit).offset(offset)
-    ).all()
-    return int(total), list(rows)
+    )
+    return int(total), [_service(r) for r in rows]
 
 
-def service_detail(conn: Connection, agency_id: str, code: str) -> Any | None:
-    return conn.execute(
+def service_detail(conn: Connection, agency_id: str, code: str) -> CatalogService | None:
+    """One service on offer, or None when the agency offers no such service (or withdrew it)."""
+    row = conn.execute(
         _service_select().where(services.c.agency_id == agency_id, services.c.code == code,
                                 services.c.withdrawn_at.is_(None))
     ).one_or_none()
+    return None if row is None else _service(row)
 
 
 def categories(conn: Connection) -> list[tuple[str, int]]:
@@ -60,11 +84,21 @@ def categories(conn: Connection) -> list[tuple[str, int]]:
 
 def _service_select() -> Any:
     return select(
-        services,
+        services.c.agency_id,
         agencies.c.name.label("agency_name"),
         agencies.c.level.label("agency_level"),
         agencies.c.region_code.label("agency_region_code"),
+        services.c.code, services.c.name, services.c.description, services.c.category, services.c.requirements,
+        services.c.output_document, services.c.sla_working_days, services.c.fee_idr, services.c.legal_basis,
+        services.c.channels, services.c.locations, services.c.source_updated_at, services.c.synced_at,
     ).join(agencies, agencies.c.id == services.c.agency_id)
+
+
+def _service(row: Any) -> CatalogService:
+    values = row._asdict()
+    for name in ("requirements", "channels", "locations"):
+        values[name] = list(values[name] or [])
+    return CatalogService(**values)
 
 
 def _conditions(where: CatalogFilter) -> list[Any]:
@@ -100,56 +134,3 @@ def _offered_in(region: str) -> Any:
     agency_area = or_(home.is_(None), home.in_(around), home.startswith(f"{region}.", autoescape=True))
     no_locations = func.replace(locations, literal(" "), literal("")) == "[]"
     return or_(listed, and_(no_locations, agency_area))
-
-
-@dataclass(frozen=True)
-class HealthRow:
-    agency_id: str
-    name: str
-    level: str
-    region_code: str | None
-    last_success_at: datetime | None
-    last_failure_at: datetime | None
-    last_error: str | None
-    latest_status: str | None
-    breaker_state: str | None
-
-
-def agency_health(conn: Connection) -> list[HealthRow]:
-    """Per agency: last successful and failed run, the latest failure's error, the latest run's breaker state."""
-    ended = func.coalesce(sync_runs.c.finished_at, sync_runs.c.started_at)
-    times = (
-        select(
-            sync_runs.c.agency_id,
-            _latest(ended, sync_runs.c.status == SUCCEEDED).label("last_success_at"),
-            _latest(ended, sync_runs.c.status == FAILED).label("last_failure_at"),
-            func.max(sync_runs.c.id).label("latest_id"),
-            func.max(case((sync_runs.c.status == FAILED, sync_runs.c.id))).label("failed_id"),
-        )
-        .group_by(sync_runs.c.agency_id)
-        .subquery()
-    )
-    latest = sync_runs.alias("latest")
-    failed = sync_runs.alias("failed")
-    stmt = (
-        select(
-            agencies.c.id, agencies.c.name, agencies.c.level, agencies.c.region_code,
-            times.c.last_success_at, times.c.last_failure_at,
-            failed.c.error.label("last_error"), latest.c.status.label("latest_status"),
-            latest.c.breaker_state,
-        )
-        .outerjoin(times, times.c.agency_id == agencies.c.id)
-        .outerjoin(latest, latest.c.id == times.c.latest_id)
-        .outerjoin(failed, failed.c.id == times.c.failed_id)
-        .order_by(agencies.c.id)
-    )
-    return [
-        HealthRow(r.id, r.name, r.level, r.region_code, r.last_success_at, r.last_failure_at, r.last_error,
-                  r.latest_status, r.breaker_state)
-        for r in conn.execute(stmt)
-    ]
-
-
-def _latest(moment: Any, when: Any) -> Any:
-    # max() over a CASE loses the column type on SQLite; coercing keeps the values timezone-aware.
-    return type_coerce(func.max(case((when, moment))), UtcDateTime())
