@@ -124,7 +124,7 @@ class MppSyncOperator(_BusOperator):
         result = bus.sync(self.agency_id, self.stream, full_refresh=_as_bool(self.full_refresh))
         summary = run_summary(result)
         self.log.info("run %s", " ".join(f"{k}={v}" for k, v in summary.items()))
-        if summary["status"] != "succeeded":
+        if not result.ok:
             error = redact_text(str(getattr(result, "error", "") or "no error recorded"))
             raise SyncRunFailed(
                 f"sync of agency {self.agency_id} stream {self.stream} ended {summary['status']} (run "

@@ -97,7 +97,7 @@ class SessionManager:
 
     def __init__(self, store: Store, settings: ApiSettings, environment: str,
                  clock: Callable[[], datetime] = _utcnow) -> None:
-        self.table = store.sessions
+        self.table = store.portal_sessions
         self.settings = settings
         self.environment = environment
         self.clock = clock

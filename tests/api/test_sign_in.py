@@ -109,20 +109,20 @@ def test_sign_in_session_logout_and_back(portal: Portal) -> None:
     assert set_cookies and all("HttpOnly" in h and "SameSite=lax" in h for h in set_cookies)
     cookie = http.cookies.get(SESSION_COOKIE, domain="127.0.0.1")
     assert cookie and nik not in cookie and "." not in cookie and len(cookie) >= 40  # opaque: no NIK, no JWT
-    assert portal.store.sessions.count() == 1  # the sign-in under way was used up
+    assert portal.store.portal_sessions.count() == 1  # the sign-in under way was used up
     with portal.store.engine.connect() as conn:
         dump = " ".join(str(v) for row in conn.exec_driver_sql("SELECT * FROM portal_sessions") for v in row)
     assert nik not in dump and cookie not in dump and "eyJ" not in dump  # no NIK, no id, no token in clear
 
     # Keluar: a POST with the session's CSRF token; without it nothing happens
     assert http.post(f"{portal.base}/keluar", data={"csrf": "salah"}, allow_redirects=False).status_code == 403
-    assert portal.store.sessions.count() == 1
+    assert portal.store.portal_sessions.count() == 1
     out = http.post(f"{portal.base}/keluar", data={"csrf": _form_value(page.text, "csrf")}, allow_redirects=False)
     target = urlsplit(out.headers["Location"])
     assert f"{target.scheme}://{target.netloc}{target.path}" == f"{portal.sso}/logout"
     query = parse_qs(target.query)
     assert query["post_logout_redirect_uri"] == [f"{portal.base}/"] and query["id_token_hint"][0].count(".") == 2
-    assert portal.store.sessions.count() == 0
+    assert portal.store.portal_sessions.count() == 0
     after = http.get(out.headers["Location"])
     assert after.url.startswith(f"{portal.base}/masuk")
 
@@ -157,7 +157,7 @@ def test_a_forged_or_replayed_callback_opens_nothing(portal: Portal) -> None:
     assert stranger.headers["Location"].startswith("/masuk?alasan=gagal-masuk")
     wrong = http.get(f"{portal.base}/auth/callback", params={"code": "x", "state": "lain"}, allow_redirects=False)
     assert wrong.headers["Location"].startswith("/masuk?alasan=gagal-masuk")
-    assert http.cookies.get(SIGN_IN_COOKIE) is None and portal.store.sessions.count() == 0
+    assert http.cookies.get(SIGN_IN_COOKIE) is None and portal.store.portal_sessions.count() == 0
 
 
 def test_sessions_end_when_idle_or_too_old(portal: Portal) -> None:
@@ -169,7 +169,7 @@ def test_sessions_end_when_idle_or_too_old(portal: Portal) -> None:
     now = sessions.clock()
     idle = portal.ctx.settings.session_idle_seconds  # type: ignore[attr-defined]
     sessions.clock = lambda: now + timedelta(seconds=idle + 1)
-    assert sessions.principal(cookie) is None and portal.store.sessions.count() == 0  # idle: gone from the store
+    assert sessions.principal(cookie) is None and portal.store.portal_sessions.count() == 0  # idle: gone from the store
     sign_in(http, portal, portal.citizens[2]["nik"])
     cookie = http.cookies.get(SESSION_COOKIE, domain="127.0.0.1")
     absolute = portal.ctx.settings.session_absolute_seconds  # type: ignore[attr-defined]
