@@ -68,6 +68,8 @@ class Portal:
 
 def _agencies_file(path: Path, mocks: MockAgencies) -> Path:
     config = yaml.safe_load((ROOT / "agencies.yaml").read_text())
+    # the agencies the mocks stand for, under the repository's own configuration
+    config["agencies"] = [a for a in config["agencies"] if a["id"] in {"dukcapil", "oss", "dpmptsp-3314", "djp"}]
     urls = {"dukcapil": mocks.urls["dukcapil"], "licensing": mocks.urls["licensing"], "tax": mocks.urls["tax"]}
     for agency in config["agencies"]:
         cfg = agency.setdefault("config", {})
