@@ -11,9 +11,10 @@ from __future__ import annotations
 import hmac
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,11 +24,13 @@ from mpp_bus.api.auth import AuthenticationError, Principal
 from mpp_bus.api.catalog import detail as service_detail
 from mpp_bus.api.catalog import summary
 from mpp_bus.api.context import ApiContext, context
+from mpp_bus.api.csrf import csrf_field, require_csrf
 from mpp_bus.api.oidc import OidcError
-from mpp_bus.api.session import SESSION_COOKIE, SIGN_IN_COOKIE, csrf_ok, csrf_token, safe_return_path
+from mpp_bus.api.session import SESSION_COOKIE, SIGN_IN_COOKIE, safe_return_path
 from mpp_bus.api.tracking import TRACKING_PURPOSE, applications_of
-from mpp_bus.canonical import Channel
+from mpp_bus.canonical import Channel, Status
 from mpp_bus.canonical.entities import REGION_CODE
+from mpp_bus.regions import provinces, regencies
 from mpp_bus.store import CatalogFilter
 
 PAGE_SIZE = 20
@@ -66,15 +69,8 @@ def rupiah(value: int) -> str:
 
 
 templates.env.filters.update(tanggal=tanggal, rupiah=rupiah)
+templates.env.globals.update(csrf_field=csrf_field)
 
-
-def _session_csrf(request: Request) -> dict[str, object]:
-    # every page with the "Keluar" form needs the session's CSRF token; it is derived from the cookie, not stored
-    cookie = request.cookies.get(SESSION_COOKIE)
-    return {"csrf": csrf_token(cookie) if cookie else ""}
-
-
-templates.context_processors.append(_session_csrf)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -184,19 +180,10 @@ def _failed_sign_in(reason: str) -> Response:
     return response
 
 
-@router.post("/keluar")
-async def sign_out(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Response:
+@router.post("/keluar", dependencies=[Depends(require_csrf)])
+def sign_out(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Response:
     """End the session here (deleted from the store) and at the single sign-on (RP-initiated logout)."""
-    body = await request.body()
-    csrf = (parse_qs(body[:4096].decode("utf-8", "replace")).get("csrf") or [""])[0]
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie and not csrf_ok(cookie, csrf):
-        # another site cannot sign a citizen out (nor in): the form's token is derived from the session
-        return private(templates.TemplateResponse(request, "pesan.html", {
-            "who": None, "judul": "Permintaan ditolak",
-            "pesan": "Formulir sudah kedaluwarsa. Muat ulang halaman lalu coba lagi."},
-            status_code=status.HTTP_403_FORBIDDEN))
-    id_token = ctx.sessions.end(cookie)
+    id_token = ctx.sessions.end(request.cookies.get(SESSION_COOKIE))
     target = ctx.oidc.end_session_url(id_token) if ctx.oidc is not None and id_token else None
     response = to_sign_in("keluar")
     # Back must not bring a personal page back from the browser's memory (its back/forward cache keeps even
@@ -208,7 +195,13 @@ async def sign_out(request: Request, ctx: Annotated[ApiContext, Depends(context)
 
 
 @router.get("/lacak", response_class=HTMLResponse)
-def tracking_page(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Response:
+def tracking_page(
+    request: Request,
+    ctx: Annotated[ApiContext, Depends(context)],
+    status_: Annotated[str | None, Query(alias="status", max_length=20)] = None,
+    instansi: Annotated[str | None, Query(max_length=64)] = None,
+    nomor: Annotated[str | None, Query(max_length=128)] = None,
+) -> Response:
     who = session(request, ctx)
     if who is None:
         return to_sign_in("sesi-berakhir" if request.cookies.get(SESSION_COOKIE) else "perlu-masuk", _here(request))
@@ -218,9 +211,20 @@ def tracking_page(request: Request, ctx: Annotated[ApiContext, Depends(context)]
     ctx.audit_read(who, "applications.list", f"applications:{len(views)}", subject_nik_hash=who.nik_hash,
                    purpose=TRACKING_PURPOSE + " (portal page)")
     now = ctx.clock()
+    # A citizen's applications are few: filter the views the API also serves rather than ask the store again.
+    agencies = sorted({(v.agency.id, v.agency.name) for v in views}, key=lambda a: a[1])
+    chosen_status = status_ if status_ in {s.value for s in Status} else None
+    number = (nomor or "").strip().lower()
+    shown = [v for v in views if (chosen_status is None or v.status == chosen_status)
+             and (not instansi or v.agency.id == instansi) and (not number or number in v.application_id.lower())]
     return private(templates.TemplateResponse(request, "lacak.html", {
         "who": who,
-        "permohonan": views,
+        "permohonan": shown,
+        "semua": len(views),
+        "status_list": list(Status),
+        "instansi_list": agencies,
+        "isian": {"status": chosen_status or "", "instansi": instansi or "", "nomor": nomor or ""},
+        "batas_basi": ctx.settings.stale_after_hours,
         "sejak": lambda value: sejak(value, now),
         "hari_ini": now.astimezone(WIB).date(),
     }))
@@ -232,18 +236,18 @@ def catalog_page(
     ctx: Annotated[ApiContext, Depends(context)],
     q: Annotated[str | None, Query(max_length=100)] = None,
     kategori: Annotated[str | None, Query(max_length=100)] = None,
-    wilayah: Annotated[str | None, Query(max_length=20)] = None,
+    wilayah: Annotated[str | None, Query(max_length=100)] = None,
     kanal: Annotated[str | None, Query(max_length=20)] = None,
     halaman: Annotated[int, Query(ge=1, le=5000)] = 1,
 ) -> Response:
-    who = session(request, ctx)
-    if who is None:
-        return to_sign_in("perlu-masuk", _here(request))
+    who = session(request, ctx)  # the catalog is public; a session only changes the header
     problems = []
     region = (wilayah or "").strip() or None
     if region and not _is_region(region):
-        problems.append("Kode wilayah harus berbentuk kode Kemendagri, misalnya 33.14.")
-        region = None
+        region = _region_named(region)  # a name typed or picked from the list
+        if region is None:
+            problems.append("Wilayah tidak dikenal: pilih nama provinsi atau kabupaten/kota dari daftar, atau tulis "
+                            "kode Kemendagri, misalnya 33.14.")
     channel = kanal if kanal in {c.value for c in Channel} else None
     where = CatalogFilter(text=(q or "").strip() or None, category=kategori or None, region=region,
                                   channel=channel)
@@ -257,6 +261,7 @@ def catalog_page(
         "halaman_terakhir": max(1, -(-total // PAGE_SIZE)),
         "kategori_list": kategori_list,
         "kanal_list": list(Channel),
+        "wilayah_list": _region_names(),
         "isian": {"q": q or "", "kategori": kategori or "", "wilayah": wilayah or "", "kanal": channel or ""},
         "masalah": problems,
         "tautan": lambda page: "/layanan?" + urlencode({**{k: v for k, v in {
@@ -267,11 +272,9 @@ def catalog_page(
 @router.get("/layanan/{agency_id}/{code}", response_class=HTMLResponse)
 def service_page(request: Request, ctx: Annotated[ApiContext, Depends(context)], agency_id: str,
                  code: str) -> Response:
-    who = session(request, ctx)
-    if who is None:
-        return to_sign_in("perlu-masuk", _here(request))
+    who = session(request, ctx)  # the catalog is public; a session only changes the header
     try:
-        service = service_detail(ctx, who, agency_id, code)
+        service = service_detail(ctx, agency_id, code)
     except HTTPException as exc:  # the API's 404 becomes the page's own message
         if exc.status_code != status.HTTP_404_NOT_FOUND:
             raise
@@ -284,3 +287,18 @@ def service_page(request: Request, ctx: Annotated[ApiContext, Depends(context)],
 
 def _is_region(value: str) -> bool:
     return re.fullmatch(REGION_CODE, value) is not None
+
+
+@lru_cache(maxsize=1)
+def _region_names() -> tuple[tuple[str, str], ...]:
+    """(name, code) of every province and regency, for the region picker; names as Kemendagri writes them."""
+    return tuple(sorted([(p.name, p.code) for p in provinces()] + [(r.name, r.code) for r in regencies()]))
+
+
+def _region_named(value: str) -> str | None:
+    wanted = " ".join(value.lower().replace("kab.", "kabupaten").split())
+    matches = [code for name, code in _region_names() if name.lower() == wanted]
+    if not matches:  # "sragen" for "Kabupaten Sragen", when only one region has that name
+        matches = [code for name, code in _region_names()
+                   if name.lower().removeprefix("kabupaten ").removeprefix("kota ").removeprefix("provinsi ") == wanted]
+    return matches[0] if len(matches) == 1 else None

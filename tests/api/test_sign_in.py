@@ -115,9 +115,10 @@ def test_sign_in_session_logout_and_back(portal: Portal) -> None:
     assert nik not in dump and cookie not in dump and "eyJ" not in dump  # no NIK, no id, no token in clear
 
     # Keluar: a POST with the session's CSRF token; without it nothing happens
-    assert http.post(f"{portal.base}/keluar", data={"csrf": "salah"}, allow_redirects=False).status_code == 403
+    assert http.post(f"{portal.base}/keluar", data={"csrf_token": "salah"}, allow_redirects=False).status_code == 403
     assert portal.store.portal_sessions.count() == 1
-    out = http.post(f"{portal.base}/keluar", data={"csrf": _form_value(page.text, "csrf")}, allow_redirects=False)
+    out = http.post(f"{portal.base}/keluar", data={"csrf_token": _form_value(page.text, "csrf_token")},
+                    allow_redirects=False)
     target = urlsplit(out.headers["Location"])
     assert f"{target.scheme}://{target.netloc}{target.path}" == f"{portal.sso}/logout"
     query = parse_qs(target.query)
