@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 
@@ -26,7 +27,13 @@ from mpp_bus.api.csrf import CsrfCookieMiddleware
 from mpp_bus.api.jwks import JwksKeys
 from mpp_bus.api.logs import redact_server_logs
 from mpp_bus.api.oidc import OidcProvider
-from mpp_bus.api.security import BodyLimitMiddleware, SecurityHeadersMiddleware, install_error_pages
+from mpp_bus.api.security import (
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    content_security_policy,
+    inline_hashes,
+    install_error_pages,
+)
 from mpp_bus.api.settings import ApiSettings
 from mpp_bus.bus import Bus
 from mpp_bus.config import Settings
@@ -88,7 +95,10 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.add_middleware(CsrfCookieMiddleware,
                        secure=ctx.settings.cookie_secure or ctx.environment == "production")
     app.add_middleware(BodyLimitMiddleware, max_bytes=ctx.settings.max_body_bytes)
-    app.add_middleware(SecurityHeadersMiddleware)
+    # "Keluar" is a form whose answer redirects to the single sign-on's logout: its origin must be a form target
+    sso = urlsplit(ctx.settings.oidc_issuer or "")
+    app.add_middleware(SecurityHeadersMiddleware, policy=content_security_policy(
+        inline_hashes(), [f"{sso.scheme}://{sso.netloc}"] if sso.netloc else []))
     return app
 
 
