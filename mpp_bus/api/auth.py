@@ -76,7 +76,9 @@ class TokenVerifier:
         options: jwt.types.Options = {"require": ["exp", "iat", "sub"],
                                       "verify_aud": self.settings.jwt_audience is not None}
         try:
-            key: Any = self.key if self.key is not None else self.keys.key_for(token)  # type: ignore[union-attr]
+            key: Any = self.key
+            if key is None and self.keys is not None:  # RS256 through the JWKS: the key the token names
+                key = self.keys.key_for(token)
             claims = jwt.decode(
                 token,
                 key,

@@ -95,7 +95,7 @@ def server(tmp_path, monkeypatch) -> Iterator[Portal]:
         agencies = _agencies_file(tmp_path / "agencies.yaml", mocks)
         url = f"sqlite:///{tmp_path / 'portal.db'}"
         bus = Bus.from_settings(Settings(database_url=url, agencies_file=agencies, environment="test",
-                                         nik_hmac_secret=SECRET.decode()))  # type: ignore[arg-type]
+                                         nik_hmac_secret=SECRET.decode()))  # type: ignore[arg-type]  # str to SecretStr
         bus.store.upgrade()
         for instance in bus.selected([]):
             for stream in bus.streams_of(instance.id):

@@ -19,6 +19,7 @@ import uvicorn
 from mock_agencies import MockAgencies
 from mock_agencies.launcher import free_port
 from mpp_bus.api import ApiSettings, build_context, create_app
+from mpp_bus.api.context import ApiContext
 from mpp_bus.api.session import SESSION_COOKIE, SIGN_IN_COOKIE, safe_return_path
 from mpp_bus.privacy import NikHasher
 from mpp_bus.store import Store, create_store
@@ -32,7 +33,7 @@ class Portal:
     base: str
     sso: str
     store: Store
-    ctx: object
+    ctx: ApiContext
     citizens: list[dict[str, str]]
     lookups: list[str]
 
@@ -80,7 +81,7 @@ def portal(sqlite_url: str) -> Iterator[Portal]:
 
         settings = ApiSettings(jwt_algorithm="RS256", jwt_audience="mpp-bus-api", oidc_issuer=mocks.sso_url,
                                oidc_client_secret="portal-rahasia", oidc_redirect_uri=f"{base}/auth/callback",
-                               oidc_post_logout_redirect_uri=f"{base}/", jwks_min_refresh_seconds=0)  # type: ignore[arg-type]
+                               oidc_post_logout_redirect_uri=f"{base}/", jwks_min_refresh_seconds=0)  # type: ignore[arg-type]  # pydantic turns the str into SecretStr
         store = create_store(sqlite_url, upgrade=True)
         ctx = build_context(store, settings, environment="development", hasher=NikHasher(b"k" * 32),
                             identity=identity)
@@ -165,15 +166,15 @@ def test_sessions_end_when_idle_or_too_old(portal: Portal) -> None:
     http = requests.Session()
     sign_in(http, portal, portal.citizens[2]["nik"])
     cookie = http.cookies.get(SESSION_COOKIE, domain="127.0.0.1")
-    sessions = portal.ctx.sessions  # type: ignore[attr-defined]
+    sessions = portal.ctx.sessions
     assert sessions.principal(cookie) is not None
     now = sessions.clock()
-    idle = portal.ctx.settings.session_idle_seconds  # type: ignore[attr-defined]
+    idle = portal.ctx.settings.session_idle_seconds
     sessions.clock = lambda: now + timedelta(seconds=idle + 1)
     assert sessions.principal(cookie) is None and portal.store.portal_sessions.count() == 0  # idle: gone from the store
     sign_in(http, portal, portal.citizens[2]["nik"])
     cookie = http.cookies.get(SESSION_COOKIE, domain="127.0.0.1")
-    absolute = portal.ctx.settings.session_absolute_seconds  # type: ignore[attr-defined]
+    absolute = portal.ctx.settings.session_absolute_seconds
     step = now
     while step < now + timedelta(seconds=absolute + idle // 2):  # kept busy, it still ends at the absolute lifetime
         step += timedelta(seconds=idle // 2)
