@@ -15,6 +15,15 @@ from mpp_bus.contract.stream import (
     StreamSpec,
     SyncMode,
 )
+from mpp_bus.contract.submission import (
+    DocumentRef,
+    FieldProblem,
+    FormSchemas,
+    Receipt,
+    Submission,
+    UploadedFile,
+    form_problems,
+)
 
 __all__ = [
     "STREAM_ENTITY",
@@ -22,13 +31,20 @@ __all__ = [
     "AdapterConfig",
     "CheckResult",
     "Cursor",
+    "DocumentRef",
+    "FieldProblem",
+    "FormSchemas",
     "Page",
+    "Receipt",
     "Reject",
     "StatusMapping",
     "StreamName",
     "StreamSpec",
+    "Submission",
     "SyncMode",
+    "UploadedFile",
     "adapter_entry_points",
     "adapter_type",
     "build_adapter",
+    "form_problems",
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import upgrade
+from mpp_bus.store.outbox import NewSubmission, SubmissionRecord, SubmissionState
 from mpp_bus.store.queries import CitizenApplication, HistoryEntry, QuarantineItem, RunRecord
 from mpp_bus.store.reads import (
     AgencySummary,
@@ -46,6 +47,7 @@ __all__ = [
     "ContentCounts",
     "CursorState",
     "HistoryEntry",
+    "NewSubmission",
     "Outcome",
     "QuarantineItem",
     "RunCounts",
@@ -53,6 +55,8 @@ __all__ = [
     "ServicePerformance",
     "Store",
     "StoredVersion",
+    "SubmissionRecord",
+    "SubmissionState",
     "SyncLock",
     "create_store",
     "make_engine",
