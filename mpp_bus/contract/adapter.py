@@ -141,15 +141,25 @@ class Adapter(ABC, Generic[C]):
 
     # --- the write direction (optional) ----------------------------------------------------------------------------
 
+    @classmethod
+    def submits(cls) -> bool:
+        """Whether this adapter type implements the write direction (``submit`` and at least one form)."""
+        return cls.submit is not Adapter.submit and cls.forms is not None and bool(cls.forms.codes())
+
     def accepts_submissions(self, service_code: str | None = None) -> bool:
         """Whether this adapter can submit applications at all, or for one service (it has a form for it)."""
-        if type(self).submit is Adapter.submit or self.forms is None:
+        if not self.submits() or self.forms is None:
             return False
         return service_code is None or service_code in self.forms
 
     def form_schema(self, service_code: str) -> dict[str, Any] | None:
         """The JSON Schema of the form a service needs, or None when it takes no electronic application."""
         return self.forms.get(service_code) if self.forms is not None and self.accepts_submissions() else None
+
+    def catalog_form_fields(self, service_code: str) -> dict[str, Any]:
+        """The catalog fields that say whether a service takes electronic applications, and with which form."""
+        schema = self.form_schema(service_code)
+        return {"accepts_submissions": schema is not None, "form_schema": schema.get("$id") if schema else None}
 
     def submit(self, submission: Submission) -> Receipt:
         """Deliver one application to the agency and return its receipt.

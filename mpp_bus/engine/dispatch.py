@@ -106,9 +106,13 @@ class Dispatcher:
     """
 
     def __init__(self, store: Store, hasher: NikHasher, sealer: Sealer, *, plan: RetryPlan | None = None,
-                 files: FileSource | None = None, lock_wait: float = 0.0, batch: int = 100,
-                 clock: Callable[[], datetime] = _now) -> None:
+                 max_attempts: int = 25, max_age: timedelta = timedelta(hours=72), files: FileSource | None = None,
+                 lock_wait: float = 0.0, batch: int = 100, clock: Callable[[], datetime] = _now) -> None:
+        """``plan`` fixes the retry plan for every agency; without it each agency's ``retry`` policy sets the
+        backoff and ``max_attempts``/``max_age`` when a submission is given up as dead."""
         self.store = store
+        self.max_attempts = max_attempts
+        self.max_age = max_age
         self.hasher = hasher
         self.outbox = Outbox(store, hasher, sealer)
         self.plan = plan
@@ -121,7 +125,8 @@ class Dispatcher:
         if self.plan is not None:
             return self.plan
         retry = adapter.instance.retry
-        return RetryPlan(initial_wait=retry.initial_wait, max_wait=retry.max_wait, jitter=retry.jitter)
+        return RetryPlan(initial_wait=retry.initial_wait, max_wait=retry.max_wait, jitter=retry.jitter,
+                         max_attempts=self.max_attempts, max_age=self.max_age)
 
     def dispatch(self, adapter: Adapter[Any], *, breaker: CircuitBreaker | None = None,
                  limit: int | None = None) -> DispatchResult:

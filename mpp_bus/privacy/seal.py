@@ -51,7 +51,8 @@ class Sealer:
         try:
             plain = self._aead.decrypt(blob[1:1 + NONCE_BYTES], blob[1 + NONCE_BYTES:], context.encode())
         except InvalidTag:
-            raise SealError("the sealed value does not open with this key for this row (wrong MPP_OUTBOX_KEY?)") from None
+            raise SealError("the sealed value does not open with this key for this row (wrong MPP_OUTBOX_KEY?)") \
+                from None
         return json.loads(plain)
 
     def digest(self, value: Any) -> str:
