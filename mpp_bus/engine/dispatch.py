@@ -170,7 +170,7 @@ class Dispatcher:
                                           last_error=why):
                 result.dead += 1
             return
-        maybe_sent = record.attempts > 0
+        maybe_sent = record.in_doubt or record.state is SubmissionState.SENDING
         try:
             submission = self.outbox.open(record, attempt=record.attempts + 1, resend=maybe_sent)
         except (InvalidSubmissionError, ValueError) as exc:  # unreadable: another key, or tampered with
@@ -179,14 +179,16 @@ class Dispatcher:
                 result.dead += 1
             return
         claimed = self.store.move_submission(record, SubmissionState.SENDING, now=now, attempts=record.attempts + 1,
-                                             last_attempt_at=now)
+                                             last_attempt_at=now, in_doubt=True)
         if claimed is None:
             return  # moved by someone else since it was read
         result.attempts += 1
+        looked_up = False
         try:
             receipt: Receipt | None = None
             if maybe_sent and not adapter.resend_safe:
                 receipt = adapter.find_submission(submission)
+                looked_up = True
                 if receipt is not None:
                     result.found_by_lookup += 1
             if receipt is None:
@@ -201,7 +203,11 @@ class Dispatcher:
         except AdapterError as exc:
             if breaker is not None:
                 breaker.failed(exc)
-            self._failed(claimed, exc, plan, result)
+            # A rate limit (429, or 503 with Retry-After) answers before the agency takes the request: it is certainly
+            # not there. Any other failure (a cut connection, a 5xx, a timeout) may come after the agency took it;
+            # and a doubt from before stays until a look-up has cleared it.
+            doubt = (maybe_sent and not looked_up) or not isinstance(exc, RateLimitedError)
+            self._failed(claimed, exc, plan, result, in_doubt=doubt)
             return
         if breaker is not None:
             breaker.succeeded()
@@ -226,7 +232,8 @@ class Dispatcher:
                           submission.applicant_nik, submission.form, submission.documents, tuple(uploads),
                           submission.attempt, submission.resend)
 
-    def _failed(self, claimed: SubmissionRecord, exc: AdapterError, plan: RetryPlan, result: DispatchResult) -> None:
+    def _failed(self, claimed: SubmissionRecord, exc: AdapterError, plan: RetryPlan, result: DispatchResult, *,
+                in_doubt: bool) -> None:
         now = self.clock()
         error = redact_text(str(exc))[:MAX_ERROR]
         if plan.gives_up(claimed, now):
@@ -239,7 +246,8 @@ class Dispatcher:
         if isinstance(exc, FatalError):
             wait = max(wait, plan.max_wait)  # a person must act (credentials, config): do not hammer the agency
         if self.store.move_submission(claimed, SubmissionState.RETRYING, now=now, outcome=Outcome.FAILED,
-                                      last_error=error, next_attempt_at=now + timedelta(seconds=wait)):
+                                      last_error=error, next_attempt_at=now + timedelta(seconds=wait),
+                                      in_doubt=in_doubt):
             result.retrying += 1
         log.warning("submission %s to agency %s will be retried in %.1f s: %s", claimed.reference,
                     claimed.agency_id, wait, error)

@@ -234,6 +234,9 @@ submissions = Table(
     Column("request_digest", String(64), nullable=False),
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
+    # True while an attempt may have reached the agency (set with `sending`; cleared by a failure that proves the
+    # agency did not take the request, such as a 429): a resend then de-duplicates first.
+    Column("in_doubt", Boolean, nullable=False, server_default=false()),
     Column("next_attempt_at", UtcDateTime()),
     Column("last_attempt_at", UtcDateTime()),
     Column("application_id", String(128)),

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("request_digest", sa.String(64), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("in_doubt", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column("next_attempt_at", TIME),
         sa.Column("last_attempt_at", TIME),
         sa.Column("application_id", sa.String(128)),
