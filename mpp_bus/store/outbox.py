@@ -135,8 +135,8 @@ def insert_submission(conn: Connection, new: NewSubmission, *, now: datetime) ->
     conn.execute(insert(submissions).values(
         reference=new.reference, agency_id=new.agency_id, service_code=new.service_code, client_key=new.client_key,
         nik_hash=new.nik_hash, nik_masked=new.nik_masked, request_digest=new.request_digest,
-        state=SubmissionState.ACCEPTED.value, attempts=0, in_doubt=False, next_attempt_at=now, attachments=new.attachments,
-        sealed=new.sealed, created_at=now, updated_at=now))
+        state=SubmissionState.ACCEPTED.value, attempts=0, in_doubt=False, next_attempt_at=now,
+        attachments=new.attachments, sealed=new.sealed, created_at=now, updated_at=now))
     _audit(conn, new, "accepted", Outcome.ALLOWED, at=now, actor=new.actor, role=new.actor_role)
     created = submission_by_key(conn, new.nik_hash, new.client_key)
     assert created is not None
