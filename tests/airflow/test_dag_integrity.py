@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy
 from airflow.dag_processing.dagbag import DagBag
 
-from mpp_bus.airflow.factory import REPORT_DAG_ID, build_dags, cached_agencies, stream_asset
+from mpp_bus.airflow.factory import REPORT_DAG_ID, build_dags, cached_agencies, outbox_asset, stream_asset
 from mpp_bus.airflow.generate import write_agencies
 from mpp_bus.config import load_agencies
 
@@ -39,7 +39,19 @@ def bag(no_io: None, monkeypatch: pytest.MonkeyPatch) -> DagBag:
 def test_no_import_errors_and_one_dag_per_agency(bag: DagBag) -> None:
     assert bag.import_errors == {}
     expected = {f"mpp_sync__{i.id}" for i in SHIPPED if i.enabled} | {REPORT_DAG_ID}
+    # and one dispatch DAG per agency whose adapter accepts submissions (all three shipped adapter types do)
+    expected |= {f"mpp_dispatch__{i.id}" for i in SHIPPED if i.enabled}
     assert set(bag.dag_ids) == expected
+
+
+def test_dispatch_dag_shape(bag: DagBag) -> None:
+    for instance in SHIPPED:
+        dag = bag.dags[f"mpp_dispatch__{instance.id}"]
+        assert dag is not None
+        assert [t.task_id for t in dag.tasks] == ["dispatch"]
+        assert dag.max_active_runs == 1 and dag.catchup is False
+        assert dag.tasks[0].pool == f"mpp_{instance.id}"
+        assert outbox_asset(instance.id).uri in str(dag.timetable.asset_condition)
 
 
 def test_sync_dag_shape(bag: DagBag) -> None:
@@ -102,6 +114,6 @@ def test_generated_national_config_parses_cleanly(tmp_path: Path, no_io: None, m
     monkeypatch.setenv("MPP_AGENCIES_FILE", str(path))
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
-    assert len(bag.dag_ids) == 601
+    assert len(bag.dag_ids) == 1201  # a sync and a dispatch DAG per agency, and the report
     sragen = bag.dags["mpp_sync__dpmptsp-3314"]
     assert "region:33.14" in sragen.tags and sragen.get_task("check").queue == "jawa"
