@@ -20,7 +20,15 @@ from sqlalchemy import Connection
 
 from mpp_bus.canonical.entities import Application, Service
 from mpp_bus.contract.adapter import Adapter
-from mpp_bus.contract.stream import Page, Reject, StreamName, StreamSpec, SyncMode
+from mpp_bus.contract.stream import (
+    CONDITIONAL,
+    Page,
+    Reject,
+    StreamName,
+    StreamSpec,
+    SyncMode,
+    conditional_cursor,
+)
 from mpp_bus.engine.applications import Prepared, prepare_applications, write_applications
 from mpp_bus.engine.breaker import CircuitBreaker
 from mpp_bus.engine.catalog import write_services
@@ -62,6 +70,8 @@ class _Run:
     stages: StageTimes = field(default_factory=StageTimes)
     # Insert the next page's applications before looking them up (see write_applications): true while most are new
     optimistic: bool = False
+    not_modified: bool = False  # a full stream answered "unchanged": keep what is stored, withdraw nothing
+    validators: Any = None  # a full stream's validators for its next read (Page.validators)
 
 
 @dataclass
@@ -155,11 +165,11 @@ class SyncEngine:
                 run.stages.write += time.perf_counter() - mark
             if spec.mode is SyncMode.FULL:
                 with conn.begin():
-                    if spec.name is StreamName.CATALOG:
+                    if spec.name is StreamName.CATALOG and not run.not_modified:
                         run.counts.withdrawn += store_state.withdraw_unseen(
                             conn, agency_id, position.generation, now=_now()
                         )
-                    done = CursorState(None, position.generation, full_read_open=False)
+                    done = CursorState(conditional_cursor(run.validators), position.generation, full_read_open=False)
                     store_state.save_cursor(conn, agency_id, spec.name.value, done, now=_now())
                     store_state.record_progress(conn, run.run_id, run.counts)
 
@@ -175,6 +185,8 @@ class SyncEngine:
                 stages.fetch += clock() - mark
                 if staged is None:
                     return position
+                run.not_modified = run.not_modified or staged.page.not_modified
+                run.validators = staged.page.validators or run.validators
                 with conn.begin():
                     counts = self._write_page(conn, run, staged, position.generation)
                     mark = clock()
@@ -356,7 +368,10 @@ def _start(spec: StreamSpec, held: CursorState | None, full_refresh: bool) -> Cu
     if spec.mode is SyncMode.FULL:
         if held is not None and held.full_read_open and not full_refresh:
             return CursorState(held.cursor, generation, full_read_open=True)  # resume the interrupted read
-        return CursorState(None, generation + 1, full_read_open=True)
+        # the validators a complete read left (conditional_cursor): a full refresh asks without them
+        validators = None if full_refresh or held is None or held.cursor is None else held.cursor
+        return CursorState(validators if validators and CONDITIONAL in validators else None, generation + 1,
+                           full_read_open=True)
     return CursorState(None if full_refresh or held is None else held.cursor, generation, full_read_open=False)
 
 
