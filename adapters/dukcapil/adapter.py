@@ -117,7 +117,7 @@ class DukcapilAdapter(AgencyAdapter[DukcapilConfig]):
             "description": describe(s.Deskripsi or "", other),
             "category": s.Kategori, "requirements": requirements, "output_document": s.DokumenHasil or "",
             "sla_working_days": int(s.SlaHariKerja), "fee_idr": int(s.Biaya or 0), "legal_basis": s.DasarHukum or "",
-            "channels": self.vocabulary.channels_of(s.Kanal or []), **self.catalog_form_fields(s.Kode),
+            "channels": self.vocabulary.channels_of(s.Kanal or []),
         }
 
     def read_applications(self, cursor: Cursor | None) -> Iterator[Page]:

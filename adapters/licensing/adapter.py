@@ -75,10 +75,10 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
     config_model = LicensingConfig
     status_mapping = StatusMapping.load(HERE / "statuses.yaml")
     vocabulary = Vocabulary.load(HERE / "vocabulary.yaml")
-    forms = FormSchemas.load(HERE / "forms")
-    resend_safe = True  # the Idempotency-Key makes a resend answer with the first application
     stream_specs = (StreamSpec(StreamName.CATALOG, SyncMode.FULL),
                     StreamSpec(StreamName.APPLICATIONS, SyncMode.INCREMENTAL, "updated_at"))
+    forms = FormSchemas.load(HERE / "forms")
+    resend_safe = True  # the Idempotency-Key makes a resend answer with the first application
 
     def __init__(self, instance: Any, config: LicensingConfig, *, session: requests.Session | None = None) -> None:
         super().__init__(instance, config, session=session)

@@ -9,12 +9,11 @@ call, ``resend_safe`` is False, and before any resend the dispatcher looks the r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from mpp_bus.contract import Cursor, FormSchemas, Page, Receipt, StatusMapping, Submission
+from mpp_bus.contract import FormSchemas, Receipt, StatusMapping, Submission
 from mpp_bus.declarative import RestAdapter, RestConfig
 from mpp_bus.errors import FatalError, SubmissionRefused
 from mpp_bus.privacy import redact_text
@@ -33,12 +32,6 @@ class TaxAdapter(RestAdapter):
     status_mapping = StatusMapping.load(HERE / "statuses.yaml")
     forms = FormSchemas.load(HERE / "forms")
     resend_safe = False  # a resend creates a second application: look the reference up first
-
-    def read_catalog(self, cursor: Cursor | None) -> Iterator[Page]:
-        for page in super().read_catalog(cursor):
-            for record in page.records:
-                record.update(self.catalog_form_fields(record["code"]))
-            yield page
 
     def submit(self, submission: Submission) -> Receipt:
         path = "/v2/permohonan"
