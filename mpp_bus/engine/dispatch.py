@@ -40,7 +40,6 @@ from mpp_bus.errors import (
 )
 from mpp_bus.privacy import NikHasher, Sealer, redact_text
 from mpp_bus.store import Store, SubmissionRecord, SubmissionState
-from mpp_bus.store import outbox as store_outbox
 from mpp_bus.store.reads.audit import Outcome
 
 log = logging.getLogger("mpp_bus.engine.dispatch")
@@ -266,14 +265,14 @@ class Dispatcher:
         }
         writer = self.store.writer
         prepared = prepare_applications(writer, self.hasher, claimed.agency_id, [(0, record)], now)
-        with self.store.engine.connect() as conn:
-            writer.prepare(conn)  # the bulk writer's staging (temporary tables on PostgreSQL), as a sync has it
-            with conn.begin():
-                moved = store_outbox.move(conn, claimed, SubmissionState.DELIVERED, now=now,
-                                          application_id=receipt.application_id,
-                                          agency_status=receipt.agency_status, accepted_by_agency_at=accepted)
+        with self.store.session() as session:
+            session.prepare_applications()  # the bulk writer's staging (temporary tables on PostgreSQL)
+            with session.transaction() as tx:
+                moved = tx.move_submission(claimed, SubmissionState.DELIVERED, now=now,
+                                           application_id=receipt.application_id,
+                                           agency_status=receipt.agency_status, accepted_by_agency_at=accepted)
                 if moved is None:
                     return
-                write_applications(conn, writer, claimed.agency_id, prepared)
+                write_applications(tx, claimed.agency_id, prepared)
         result.delivered += 1
         result.latencies.append(max(0.0, (now - claimed.created_at).total_seconds()))

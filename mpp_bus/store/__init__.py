@@ -11,10 +11,11 @@ Example::
 from __future__ import annotations
 
 from mpp_bus.store.database import make_engine
+from mpp_bus.store.limits import Limit, RateCounters, Refusal, Ticket
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import upgrade
 from mpp_bus.store.outbox import NewSubmission, SubmissionRecord, SubmissionState
-from mpp_bus.store.queries import CitizenApplication, HistoryEntry, QuarantineItem, RunRecord
+from mpp_bus.store.queries import CitizenApplication, HistoryEntry, QuarantineItem
 from mpp_bus.store.reads import (
     AgencySummary,
     ApplicationTiming,
@@ -27,9 +28,11 @@ from mpp_bus.store.reads import (
     ServicePerformance,
     StoredVersion,
 )
-from mpp_bus.store.state import ABANDONED, FAILED, RUNNING, SUCCEEDED, CursorState, RunCounts
+from mpp_bus.store.runs import ABANDONED, FAILED, RUNNING, SUCCEEDED, RunCounts, RunRecord, RunStatus
+from mpp_bus.store.session import PageTransaction, SyncSession
+from mpp_bus.store.state import CursorState, QuarantineRow, StoredService
 from mpp_bus.store.store import Store, create_store
-from mpp_bus.store.writers import ApplicationWriter
+from mpp_bus.store.writers import ApplicationRow, ApplicationWriter, Current, StatusEventRow
 
 __all__ = [
     "ABANDONED",
@@ -37,6 +40,7 @@ __all__ = [
     "RUNNING",
     "SUCCEEDED",
     "AgencySummary",
+    "ApplicationRow",
     "ApplicationTiming",
     "ApplicationWriter",
     "AuditEntry",
@@ -45,19 +49,30 @@ __all__ = [
     "CatalogService",
     "CitizenApplication",
     "ContentCounts",
+    "Current",
     "CursorState",
     "HistoryEntry",
+    "Limit",
     "NewSubmission",
     "Outcome",
+    "PageTransaction",
     "QuarantineItem",
+    "QuarantineRow",
+    "RateCounters",
+    "Refusal",
     "RunCounts",
     "RunRecord",
+    "RunStatus",
     "ServicePerformance",
+    "StatusEventRow",
     "Store",
+    "StoredService",
     "StoredVersion",
     "SubmissionRecord",
     "SubmissionState",
     "SyncLock",
+    "SyncSession",
+    "Ticket",
     "create_store",
     "make_engine",
     "upgrade",

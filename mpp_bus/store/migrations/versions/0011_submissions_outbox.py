@@ -1,7 +1,7 @@
 """The outbox of the write direction (``submissions``), and which catalog services accept electronic applications.
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-10
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -25,9 +25,10 @@ def _key(length: int) -> sa.String:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("services") as batch:
-        batch.add_column(sa.Column("accepts_submissions", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("form_schema", sa.String(300)))
+    # Plain ADD COLUMN (not a batch copy): on SQLite a copied services table would lose its search triggers.
+    op.add_column("services", sa.Column("accepts_submissions", sa.Boolean(), nullable=False,
+                                        server_default=sa.false()))
+    op.add_column("services", sa.Column("form_schema", sa.String(300)))
     op.create_table(
         "submissions",
         sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
@@ -64,6 +65,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_submissions_agency_id_state_next_attempt_at", table_name="submissions")
     op.drop_table("submissions")
-    with op.batch_alter_table("services") as batch:
-        batch.drop_column("form_schema")
-        batch.drop_column("accepts_submissions")
+    op.drop_column("services", "form_schema")
+    op.drop_column("services", "accepts_submissions")
