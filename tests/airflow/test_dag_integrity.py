@@ -12,10 +12,12 @@ from airflow.dag_processing.dagbag import DagBag
 from mpp_bus.airflow.factory import REPORT_DAG_ID, build_dags, cached_agencies, outbox_asset, stream_asset
 from mpp_bus.airflow.generate import write_agencies
 from mpp_bus.config import load_agencies
+from mpp_bus.contract import adapter_type
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 SHIPPED = load_agencies(ROOT / "agencies.yaml")
+SUBMITTING = [i for i in SHIPPED if i.enabled and adapter_type(i.adapter).submits()]
 
 
 @pytest.fixture
@@ -39,13 +41,14 @@ def bag(no_io: None, monkeypatch: pytest.MonkeyPatch) -> DagBag:
 def test_no_import_errors_and_one_dag_per_agency(bag: DagBag) -> None:
     assert bag.import_errors == {}
     expected = {f"mpp_sync__{i.id}" for i in SHIPPED if i.enabled} | {REPORT_DAG_ID}
-    # and one dispatch DAG per agency whose adapter accepts submissions (all three shipped adapter types do)
-    expected |= {f"mpp_dispatch__{i.id}" for i in SHIPPED if i.enabled}
+    # and one dispatch DAG per agency whose adapter accepts submissions
+    expected |= {f"mpp_dispatch__{i.id}" for i in SUBMITTING}
     assert set(bag.dag_ids) == expected
 
 
 def test_dispatch_dag_shape(bag: DagBag) -> None:
-    for instance in SHIPPED:
+    assert SUBMITTING
+    for instance in SUBMITTING:
         dag = bag.dags[f"mpp_dispatch__{instance.id}"]
         assert dag is not None
         assert [t.task_id for t in dag.tasks] == ["dispatch"]
@@ -143,8 +146,10 @@ def test_a_task_process_builds_only_its_own_dag(wanted: str, tmp_path: Path, no_
 
 def test_a_dag_id_the_file_does_not_define_builds_everything(no_io: None) -> None:
     dags = build_dags(ROOT / "agencies.yaml", only="mpp_sync__nowhere")
-    assert set(dags) == {f"mpp_sync__{i.id}" for i in SHIPPED if i.enabled} | {REPORT_DAG_ID}
+    assert set(dags) == ({f"mpp_sync__{i.id}" for i in SHIPPED if i.enabled} | {REPORT_DAG_ID}
+                         | {f"mpp_dispatch__{i.id}" for i in SUBMITTING})
     assert set(build_dags(ROOT / "agencies.yaml", only="mpp_sync__oss")) == {"mpp_sync__oss"}
+    assert set(build_dags(ROOT / "agencies.yaml", only="mpp_dispatch__oss")) == {"mpp_dispatch__oss"}
 
 
 def test_one_task_per_instance_carries_the_whole_run(no_io: None) -> None:
