@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
+from typing import Any
 
 from mpp_bus.config import AgencyInstance, Connection, Settings, connection_from_env, load_agencies, select
 from mpp_bus.contract import Adapter, CheckResult, StreamName, adapter_type, build_adapter
@@ -71,7 +72,7 @@ class Bus:
         return select(self.instances, agency_ids)
 
     @contextmanager
-    def adapter(self, agency_id: str) -> Iterator[Adapter]:  # type: ignore[type-arg]
+    def adapter(self, agency_id: str) -> Iterator[Adapter[Any]]:
         instance = self.instance(agency_id)
         adapter = build_adapter(instance, self.connections(instance.connection_id))
         try:
@@ -84,7 +85,7 @@ class Bus:
             with self.adapter(agency_id) as adapter:
                 return adapter.check()
         except ConfigError as exc:
-            return CheckResult(ok=False, message=str(exc))
+            return CheckResult(ok=False, message=str(exc), details={"error_class": "ConfigError", "retriable": False})
 
     def streams_of(self, agency_id: str) -> list[StreamName]:
         with self.adapter(agency_id) as adapter:

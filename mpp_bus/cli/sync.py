@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from mpp_bus.bus import Bus
 from mpp_bus.cli.common import bus_from, console, fail, fmt_seconds, table
@@ -18,7 +19,7 @@ from mpp_bus.privacy import redact_text
 log = logging.getLogger(__name__)
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("sync", help="sync agencies into the portal store")
     p.add_argument("agency_ids", nargs="*", metavar="AGENCY", help="agency ids (see `mpp-bus agencies`)")
     p.add_argument("--all", action="store_true", help="every enabled agency")
@@ -81,7 +82,7 @@ def sync_agencies(
     return results, failures
 
 
-def results_table(results: Sequence[RunResult]):  # noqa: ANN201 - a rich Table
+def results_table(results: Sequence[RunResult]) -> Table:
     return table(
         "Sync runs",
         ["agency", "stream", "mode", "status", "read", "stored", "unchanged", "stale", "quarantined", "withdrawn",
