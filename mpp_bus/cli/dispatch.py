@@ -13,7 +13,7 @@ from mpp_bus.privacy import redact_text
 log = logging.getLogger(__name__)
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("dispatch", help="deliver waiting submissions (the outbox) to their agencies")
     p.add_argument("agency_ids", nargs="*", metavar="AGENCY",
                    help="agency ids (default: every enabled agency that accepts submissions)")

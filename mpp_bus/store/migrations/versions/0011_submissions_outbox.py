@@ -21,6 +21,7 @@ JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
 
 
 def _key(length: int) -> sa.String:
+    # with_variant is typed as returning the base TypeEngine; the value is the String it was called on.
     return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")  # type: ignore[return-value]
 
 
