@@ -1,7 +1,7 @@
 """Server-side sessions of the citizen pages (and sign-ins under way with the single sign-on).
 
 Revision ID: 0007
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
