@@ -15,6 +15,7 @@ from mpp_bus.store.limits import Limit, RateCounters, Refusal, Ticket
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import upgrade
 from mpp_bus.store.outbox import NewSubmission, SubmissionRecord, SubmissionState
+from mpp_bus.store.portal_sessions import SessionRow, SessionTable
 from mpp_bus.store.queries import CitizenApplication, HistoryEntry, QuarantineItem
 from mpp_bus.store.reads import (
     AgencySummary,
@@ -64,6 +65,8 @@ __all__ = [
     "RunRecord",
     "RunStatus",
     "ServicePerformance",
+    "SessionRow",
+    "SessionTable",
     "StatusEventRow",
     "Store",
     "StoredService",

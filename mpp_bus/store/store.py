@@ -20,6 +20,7 @@ from mpp_bus.store.breakers import BreakerStatus, StoreBreakerStates
 from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import current_revision, head_revision, upgrade
+from mpp_bus.store.portal_sessions import SessionTable
 from mpp_bus.store.reads import audit, catalog, content, health, performance, reconcile
 from mpp_bus.store.reads.audit import Outcome
 from mpp_bus.store.runs import RunCounts, RunRecord, RunStatus
@@ -52,6 +53,11 @@ class Store:
     def writer(self) -> ApplicationWriter:
         """The bulk writer of applications for this database."""
         return writer_for(self.engine)
+
+    @cached_property
+    def portal_sessions(self) -> SessionTable:
+        """The citizen pages' server-side sessions."""
+        return SessionTable(self.engine)
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply the schema migrations up to ``revision``."""
