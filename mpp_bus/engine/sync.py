@@ -62,6 +62,8 @@ class _Run:
     stages: StageTimes = field(default_factory=StageTimes)
     # Insert the next page's applications before looking them up (see write_applications): true while most are new
     optimistic: bool = False
+    # A record of this stream waits in quarantine: each page then resolves the rows of the records it stores
+    quarantine_open: bool = False
 
 
 @dataclass
@@ -139,6 +141,7 @@ class SyncEngine:
                 self.store.writer.prepare(conn)
             with conn.begin():
                 held = store_state.load_cursor(conn, agency_id, spec.name.value)
+                run.quarantine_open = store_state.has_open_quarantine(conn, agency_id, spec.name.value)
             position = _start(spec, held, full_refresh)
             run.optimistic = position.cursor is None  # a first or full read: most applications are likely new
             pages = self._staged(adapter.read(spec.name, position.cursor), run)
@@ -232,11 +235,28 @@ class SyncEngine:
         mark = time.perf_counter()
         quarantined = [self._quarantine_row(run, item.record_id, item.reason, item.payload, now) for item in bad]
         quarantined.extend(self._reject_row(run, reject, now) for reject in page.rejects)
+        if run.quarantine_open:
+            self._resolve_quarantine(conn, run, staged, bad, quarantined, now)
         store_state.add_quarantine(conn, quarantined)
+        run.quarantine_open = run.quarantine_open or bool(quarantined)
         stages.write += time.perf_counter() - mark
         counts.read += len(page.records) + len(page.rejects)
         counts.quarantined += len(quarantined)
         return counts
+
+    def _resolve_quarantine(self, conn: Connection, run: _Run, staged: _Staged, bad: list[Invalid],
+                            quarantined: list[dict[str, Any]], now: datetime) -> None:
+        """Close the open quarantine rows of the records this page stored, and of those it quarantines again (the
+        new row supersedes the old): one set-based statement each, only while the stream has open rows."""
+        id_field = _MODELS[run.spec.name][1]
+        refused = {item.index for item in bad}
+        stored = [record[id_field] for i, record in staged.good if i not in refused]
+        stream = run.spec.name.value
+        store_state.resolve_quarantine(conn, run.agency_id, stream, stored, resolution=store_state.STORED,
+                                       run_id=run.run_id, now=now)
+        again = [row["record_id"] for row in quarantined if row["record_id"]]
+        store_state.resolve_quarantine(conn, run.agency_id, stream, again, resolution=store_state.SUPERSEDED,
+                                       run_id=run.run_id, now=now)
 
     def _quarantine_row(
         self, run: _Run, record_id: str | None, reason: str, payload: Any, now: datetime

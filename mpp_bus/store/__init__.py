@@ -13,7 +13,7 @@ from __future__ import annotations
 from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import upgrade
-from mpp_bus.store.queries import CitizenApplication, HistoryEntry, QuarantineItem, RunRecord
+from mpp_bus.store.queries import CitizenApplication, HistoryEntry, OpenRecord, QuarantineItem, RunRecord
 from mpp_bus.store.reads import (
     AgencySummary,
     ApplicationTiming,
@@ -46,6 +46,7 @@ __all__ = [
     "ContentCounts",
     "CursorState",
     "HistoryEntry",
+    "OpenRecord",
     "Outcome",
     "QuarantineItem",
     "RunCounts",
