@@ -211,3 +211,36 @@ TAX_SERVICES: tuple[Service, ...] = (
             "PENDAFTARAN", ("NPWP", "KTP_EL", "KK"), "SKT", 5, 0, _KUP, ("TATAP_MUKA", "DARING", "MOBIL_PAJAK"),
             "SKT"),
 )
+
+
+# --- Provincial licensing office (DPMPTSP Provinsi Jawa Tengah) --------------------------------------------------
+
+PROVINSI_LIFECYCLE = Lifecycle(
+    initial="DIAJUKAN",
+    transitions={
+        "DIAJUKAN": ("VERIFIKASI", "PERLU PERBAIKAN", "DIBATALKAN"),
+        "PERLU PERBAIKAN": ("VERIFIKASI", "DIBATALKAN"),
+        "VERIFIKASI": ("DALAM PROSES", "DITOLAK"),
+        "DALAM PROSES": ("DISETUJUI", "DITOLAK"),
+        "DISETUJUI": ("IZIN TERBIT",),
+    },
+    issued=frozenset({"IZIN TERBIT"}),
+)
+# Served now and then instead of the real status, and in none of the office's documentation.
+PROVINSI_RARE_STATUS = "DITANGGUHKAN"
+
+_PERDA_JATENG = "Perda Prov. Jawa Tengah 1/2022; PP 5/2021"
+
+PROVINSI_SERVICES: tuple[Service, ...] = (
+    Service("IZ-TAMBANG", "Izin Usaha Pertambangan Batuan", "Izin usaha pertambangan komoditas batuan.",
+            "SUMBER DAYA ALAM", ("KTP_EL", "NIB", "NPWP"), "IUP Batuan", 14, 0, _PERDA_JATENG,
+            ("LANGSUNG", "DARING"), "IUP"),
+    Service("IZ-SIPA", "Izin Pengusahaan Air Tanah", "Izin pengambilan dan pemanfaatan air tanah.",
+            "SUMBER DAYA ALAM", ("KTP_EL", "NIB"), "SIPA", 10, 0, _PERDA_JATENG, ("DARING",), "SIPA"),
+    Service("IZ-LKSA", "Tanda Daftar Lembaga Kesejahteraan Sosial", "Pendaftaran LKS lintas kabupaten/kota.",
+            "SOSIAL", ("KTP_EL", "SURAT_PERMOHONAN"), "Tanda Daftar LKS", 7, 0, _PERDA_JATENG,
+            ("LANGSUNG", "DARING", "MPP"), "LKS"),
+    Service("IZ-TRAYEK", "Izin Trayek Angkutan Antarkota Dalam Provinsi", "Izin trayek AKDP.",
+            "PERHUBUNGAN", ("KTP_EL", "NIB", "SURAT_PERMOHONAN"), "Izin Trayek AKDP", 12, 150_000,
+            _PERDA_JATENG, ("LANGSUNG", "MPP"), "TRY"),
+)

@@ -1,4 +1,4 @@
-"""`python -m mock_agencies serve`: the three mock agency servers in one process, one thread each."""
+"""`python -m mock_agencies serve`: the mock agency servers in one process, one thread each."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from mock_agencies.httpbase import AgencyServer, Served, start_server
 from mock_agencies.launcher import AGENCIES
 from mock_agencies.licensing import LicensingServer
 from mock_agencies.population import Population
+from mock_agencies.provinsi import ProvinsiServer
 from mock_agencies.sso import SsoConfig, SsoServer
 from mock_agencies.tax import TaxServer
 from mock_agencies.timefmt import iso_date, mock_today
@@ -46,11 +47,12 @@ def parse_fault(text: str) -> tuple[str, str, float | None, float | None]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mock_agencies", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="start the Dukcapil, licensing and tax mock servers")
+    serve = sub.add_parser("serve", help="start the Dukcapil, licensing, tax and provincial mock servers")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--dukcapil-port", type=int, default=8701)
     serve.add_argument("--licensing-port", type=int, default=8702)
     serve.add_argument("--tax-port", type=int, default=8703)
+    serve.add_argument("--provinsi-port", type=int, default=8705, help="provincial licensing office (XML)")
     serve.add_argument("--seed", type=int, default=2024)
     serve.add_argument("--citizens", type=int, default=5000, help="population size (NIK index kept in memory)")
     serve.add_argument("--applications", type=int, default=2000,
@@ -82,6 +84,7 @@ def build_servers(args: argparse.Namespace) -> dict[str, AgencyServer]:
         "licensing": LicensingServer(args.seed, population, args.applications, faults["licensing"],
                                      token_ttl=args.token_ttl, rate_limit=args.rate_limit),
         "tax": TaxServer(args.seed, population, args.applications, faults["tax"]),
+        "provinsi": ProvinsiServer(args.seed, population, args.applications, faults["provinsi"]),
     }
 
 
@@ -95,7 +98,8 @@ def serve(args: argparse.Namespace) -> int:
     # or every page's short-lived records pay for walking it.
     gc.collect()
     gc.freeze()
-    ports = {"dukcapil": args.dukcapil_port, "licensing": args.licensing_port, "tax": args.tax_port}
+    ports = {"dukcapil": args.dukcapil_port, "licensing": args.licensing_port, "tax": args.tax_port,
+             "provinsi": args.provinsi_port}
     sso = SsoServer(SsoConfig.from_env(f"http://{args.host}:{args.sso_port}", bus_api_url=args.sso_bus_api,
                                        data_dir=args.sso_data_dir, demo_users=args.sso_demo_users),
                     Population(args.seed, args.citizens))

@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 
-AGENCIES = ("dukcapil", "licensing", "tax")
+AGENCIES = ("dukcapil", "licensing", "tax", "provinsi")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -64,7 +64,8 @@ class MockAgencies:
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "mock_agencies", "serve", "--host", self.host,
                "--dukcapil-port", str(self.ports["dukcapil"]), "--licensing-port", str(self.ports["licensing"]),
-               "--tax-port", str(self.ports["tax"]), "--seed", str(self.seed), "--citizens", str(self.citizens),
+               "--tax-port", str(self.ports["tax"]), "--provinsi-port", str(self.ports["provinsi"]),
+               "--seed", str(self.seed), "--citizens", str(self.citizens),
                "--applications", str(self.applications)]
         if self.token_ttl is not None:
             cmd += ["--token-ttl", str(self.token_ttl)]

@@ -22,7 +22,7 @@ from typing import IO
 
 import requests
 
-AGENCIES = ("dukcapil", "licensing", "tax")
+AGENCIES = ("dukcapil", "licensing", "tax", "provinsi")
 # The mock agencies' published demo admin token (``X-Admin-Token``); a real agency has no such endpoint.
 ADMIN_TOKEN = "mock-admin"
 # What ``python -m mock_agencies serve`` prints once a server accepts connections.
@@ -55,7 +55,8 @@ class MockAgencyProcess:
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "mock_agencies", "serve", "--host", self.host,
                "--dukcapil-port", str(self.ports["dukcapil"]), "--licensing-port", str(self.ports["licensing"]),
-               "--tax-port", str(self.ports["tax"]), "--seed", str(self.seed), "--citizens", str(self.citizens),
+               "--tax-port", str(self.ports["tax"]), "--provinsi-port", str(self.ports["provinsi"]),
+               "--seed", str(self.seed), "--citizens", str(self.citizens),
                "--applications", str(self.applications)]
         if self.rate_limit is not None:
             cmd += ["--rate-limit", str(self.rate_limit)]

@@ -91,7 +91,9 @@ class _Stream:
 
     def __init__(self, name: StreamName, d: SqlStreamDef, adapter: SqlAdapter) -> None:
         self.name, self.d = name, d
-        self.fields = [_Field(f, s, adapter.conv(s.convert) if s.convert else None) for f, s in d.fields.items()]
+        # Column names are names of their own, never dotted paths.
+        self.fields = [_Field(f, s, adapter.conv(s.convert) if s.convert else None, False)
+                       for f, s in d.fields.items()]
         self.updated: Converter | None = adapter.conv(d.incremental.convert) if d.incremental else None
         # A column without an offset is in the zone of its converter (`datetime@Asia/Jakarta`); the bound `since`
         # is written in it so the database compares like with like.

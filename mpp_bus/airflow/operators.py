@@ -131,7 +131,7 @@ class MppSyncOperator(_BusOperator):
                              self.agency_id, self.stream, self.agency_id, self.agency_id)
         else:
             self.log.info("open quarantine: 0")
-        if summary["status"] != "succeeded":
+        if not result.ok:
             error = redact_text(str(getattr(result, "error", "") or "no error recorded"))
             raise SyncRunFailed(
                 f"sync of agency {self.agency_id} stream {self.stream} ended {summary['status']} (run "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
@@ -11,10 +11,10 @@ from mpp_bus.api.context import Admin, Context, Purpose
 from mpp_bus.api.models import AgencyHealth, AgencyRef, AuditView, QuarantineItem, QuarantineSummary, SyncRunView
 from mpp_bus.contract import StreamName
 from mpp_bus.privacy import redact, redact_text
+from mpp_bus.store import RunStatus
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
-RunStatus = Literal["running", "succeeded", "failed", "abandoned"]
 ADMIN_PURPOSE = "operations: reviewing quarantined records"
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from mpp_bus.canonical import Status
+from mpp_bus.store import RunStatus
 
 T = TypeVar("T")
 
@@ -116,7 +117,7 @@ class SyncRunView(_Body):
     agency_id: str
     stream: str
     mode: str
-    status: str
+    status: RunStatus
     started_at: datetime
     finished_at: datetime | None
     read: int

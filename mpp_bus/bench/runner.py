@@ -26,11 +26,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 from mpp_bus.mocks import MockAgencyProcess
 from mpp_bus.store import create_store
+from mpp_bus.store.database import scratch_database
 
 PATHS = ("rest", "soap")
 STORES = ("postgres", "sqlite")
@@ -190,21 +188,9 @@ def _store(kind: str, tmp: Path, postgres_url: str) -> Iterator[str]:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    server = make_url(postgres_url).set(drivername="postgresql+psycopg")
-    name = f"mpp_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = server.set(database=name).render_as_string(hide_password=False)
-            _migrate(url)
-            yield url
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with scratch_database(postgres_url, prefix=f"mpp_bench_{os.getpid()}") as url:
+        _migrate(url)
+        yield url
 
 
 def _migrate(url: str) -> None:

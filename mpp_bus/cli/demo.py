@@ -26,6 +26,7 @@ MOCK_CONNECTIONS = {
     "mpp_dukcapil": {"conn_type": "http", "login": "mpp-bus", "password": "dukcapil-rahasia"},
     "mpp_licensing": {"conn_type": "http", "login": "mpp-bus", "password": "oss-rahasia"},
     "mpp_tax": {"conn_type": "http", "password": "djp-rahasia"},
+    "mpp_jateng": {"conn_type": "http", "login": "mpp-bus", "password": "jateng-rahasia"},
 }
 
 
@@ -40,6 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.add_argument("--dukcapil-port", type=int, default=8701)
     p.add_argument("--licensing-port", type=int, default=8702)
     p.add_argument("--tax-port", type=int, default=8703)
+    p.add_argument("--provinsi-port", type=int, default=8705)
     p.set_defaults(run=run)
 
 
@@ -52,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         os.environ.setdefault(f"AIRFLOW_CONN_{connection_id.upper()}", json.dumps(connection))
 
     bus = Bus.from_settings(settings_from(args))
-    ports = {"dukcapil": args.dukcapil_port, "licensing": args.licensing_port, "tax": args.tax_port}
+    ports = {"dukcapil": args.dukcapil_port, "licensing": args.licensing_port, "tax": args.tax_port,
+             "provinsi": args.provinsi_port}
     console.print(f"[bold]Starting the mock agencies[/] on ports {ports} ...")
     with MockAgencyProcess(ports=ports, seed=args.seed, citizens=args.citizens,
                            applications=args.applications) as mocks:
@@ -84,7 +87,15 @@ def run(args: argparse.Namespace) -> int:
 
 def advance_all(instances: Sequence[AgencyInstance], urls: dict[str, str], count: int) -> dict[str, int]:
     """Ask each mock agency to move ``count`` applications forward; returns how many each advanced."""
-    return {i.id: len(advance(urls[i.adapter], i.config.get("tenant", ""), count)) for i in instances}
+    return {i.id: len(advance(_mock_url(i, urls), i.config.get("tenant", ""), count)) for i in instances}
+
+
+def _mock_url(instance: AgencyInstance, urls: dict[str, str]) -> str:
+    """The mock serving ``instance``: by adapter type, or by base URL for a declarative (``rest``) agency."""
+    if instance.adapter in urls:
+        return urls[instance.adapter]
+    base = str(instance.config.get("base_url", ""))
+    return next(u for u in urls.values() if base.rstrip("/") == u.rstrip("/"))
 
 
 def check_incremental_saw(advanced: dict[str, int], incremental: Sequence[RunResult]) -> str | None:

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     console.print(results_table(results))
     for agency_stream, message in failures:
         fail(f"{agency_stream}: {message}")
-    return 1 if failures or any(r.status != "succeeded" for r in results) else 0
+    return 1 if failures or any(not r.ok for r in results) else 0
 
 
 def sync_agencies(

@@ -6,6 +6,7 @@ from mpp_bus.contract.adapter import Adapter, AdapterConfig
 from mpp_bus.contract.mapping import StatusMapping
 from mpp_bus.contract.registry import adapter_entry_points, adapter_type, build_adapter
 from mpp_bus.contract.stream import (
+    CONDITIONAL,
     STREAM_ENTITY,
     CheckResult,
     Cursor,
@@ -14,9 +15,11 @@ from mpp_bus.contract.stream import (
     StreamName,
     StreamSpec,
     SyncMode,
+    conditional_cursor,
 )
 
 __all__ = [
+    "CONDITIONAL",
     "STREAM_ENTITY",
     "Adapter",
     "AdapterConfig",
@@ -31,4 +34,5 @@ __all__ = [
     "adapter_entry_points",
     "adapter_type",
     "build_adapter",
+    "conditional_cursor",
 ]

@@ -58,9 +58,26 @@ class Page:
     records: list[dict[str, Any]]
     cursor: Cursor | None
     rejects: list[Reject] = field(default_factory=list)
+    # Full streams only. ``not_modified``: the agency answered "unchanged since the last read" (HTTP 304 to
+    # If-None-Match / If-Modified-Since); the engine keeps what is stored and withdraws nothing. ``validators``: what
+    # to send next time (``{"etag": ..., "last_modified": ...}``); see ``CONDITIONAL``.
+    not_modified: bool = False
+    validators: Mapping[str, str] | None = None
 
     def __len__(self) -> int:
         return len(self.records) + len(self.rejects)
+
+
+CONDITIONAL = "conditional"
+"""The cursor key under which a full read receives the validators of the last complete read: the engine keeps a
+full stream's last ``Page.validators`` when the read ends and hands them to the next full read as its cursor
+``{"conditional": {...}}``, so an adapter can ask "changed since?" without a cache of its own. A full refresh, and
+an adapter that never sets validators, start with no cursor as before."""
+
+
+def conditional_cursor(validators: Mapping[str, str] | None) -> Cursor | None:
+    """The cursor a full read starts from when the last complete read left ``validators``."""
+    return {CONDITIONAL: dict(validators)} if validators else None
 
 
 @dataclass(frozen=True)

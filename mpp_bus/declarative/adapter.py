@@ -1,7 +1,9 @@
 """``RestAdapter``: the adapter type ``rest``, an agency system wired by a spec instead of Python.
 
-Incremental streams assume what agencies' "changed since T" APIs do: records ordered by ``(update time, id)`` and
-an inclusive filter. With a positional paginator (page numbers, offsets) pages shift when records change between two
+Bodies are JSON, XML (the SDK's hardened parser; records and fields by element and attribute paths) or CSV.
+Incremental streams assume records ordered by ``(update time, id)`` and a "changed since T" filter that is inclusive
+at one-second resolution unless the stream's ``since:`` says otherwise (exclusive, minute or day: see
+``SinceFilter``). With a positional paginator (page numbers, offsets) pages shift when records change between two
 requests, so after a page that moved the position the read asks again for the first page since the new position
 (never walking page 2, 3 of a list that changed under it); it steps to the next page only when a whole page sat at
 one instant. With a token paginator (cursor, next URL, Link header) the token carries the position.
@@ -24,7 +26,7 @@ from pydantic import SecretStr
 
 from mpp_bus.config.agencies import AgencyInstance
 from mpp_bus.config.connections import env_var
-from mpp_bus.contract import AdapterConfig, Cursor, Page, StatusMapping, StreamName, StreamSpec
+from mpp_bus.contract import CONDITIONAL, AdapterConfig, Cursor, Page, StatusMapping, StreamName, StreamSpec
 from mpp_bus.declarative.spec import FieldSpec, RestSpec, StreamDef, load_spec, read_spec_file
 from mpp_bus.errors import ConfigError, SkippableError
 from mpp_bus.transport import (
@@ -35,6 +37,7 @@ from mpp_bus.transport import (
     Keyset,
     PageResponse,
     Paginator,
+    SinceFilter,
     Vocabulary,
     auth_strategy,
     checked_times,
@@ -43,6 +46,7 @@ from mpp_bus.transport import (
     keyset_read,
     map_items,
     paginator,
+    zone,
 )
 
 
@@ -59,13 +63,18 @@ class RestConfig(AdapterConfig):
 
 
 class _Field:
-    """One canonical field: where it comes from and how it is converted."""
+    """One canonical field: where it comes from (or its constant) and how it is converted."""
 
-    def __init__(self, name: str, spec: FieldSpec, conv: Converter | None) -> None:
-        self.name, self.path, self.conv = name, tuple(spec.source.split(".")), conv
+    def __init__(self, name: str, spec: FieldSpec, conv: Converter | None, dotted: bool) -> None:
+        source = spec.source or ""
+        self.name, self.conv = name, conv
+        self.path = tuple(source.split(".")) if dotted else (source,)
         self.default, self.has_default = spec.default, spec.has_default
+        self.const, self.has_const = spec.const, spec.has_const
 
     def value(self, item: Mapping[str, Any]) -> Any:
+        if self.has_const:
+            return self.const
         value = dig(item, self.path)
         if value is None or value == "":
             if not self.has_default:
@@ -81,12 +90,33 @@ class _Stream:
 
     def __init__(self, name: StreamName, d: StreamDef, adapter: RestAdapter) -> None:
         self.name, self.d = name, d
-        self.fields = [_Field(f, s, adapter.conv(s.convert) if s.convert else None) for f, s in d.fields.items()]
-        self.records_path = tuple(d.records.split(".")) if d.records else ()
-        self.id_path = tuple(d.id.split("."))
+        dotted = d.format == "json"  # CSV columns and XML paths are names of their own, not dotted paths
+        self.fields = [_Field(f, s, adapter.conv(s.convert) if s.convert else None, dotted)
+                       for f, s in d.fields.items()]
+        self.records_path = tuple(d.records.split(".")) if d.records and dotted else ()
+        self.id_path = tuple(d.id.split(".")) if dotted else (d.id,)
         self.updated = adapter.conv(d.incremental.convert) if d.incremental else None
         if d.mode.value == "incremental" and d.incremental is None:
             raise ConfigError(f"stream {name.value}: an incremental stream needs `incremental: {{field: ...}}`")
+        if d.since is not None and d.incremental is None:
+            raise ConfigError(f"stream {name.value}: `since` describes an incremental stream's filter; add "
+                              "`incremental: {field: ...}`")
+        since = d.since
+        self.since_filter = SinceFilter(since.inclusive, since.resolution, zone(since.zone)) if since else \
+            SinceFilter()
+        self.since_writer = adapter.conv(since.convert) if since and since.convert else self.updated
+        self.conditional = d.conditional or d.etag
+        self.xml_items: Any = None
+        if d.format == "xml":
+            from mpp_bus.declarative.paths import xml_reader, xml_records
+
+            used = {d.id, *(f.source for f in d.fields.values() if f.source)}
+            used |= {c.convert.partition(":")[2] for c in d.fields.values()
+                     if c.convert and c.convert.startswith("describe:")}
+            if d.incremental:
+                used.add(d.incremental.field)
+            find, read = xml_records(d.records), xml_reader(sorted(used))
+            self.xml_items = lambda root: [read(e) for e in find(root)]
         self.new_paginator(adapter.agency_id)  # fail now on an unknown paginator or option
 
     def new_paginator(self, agency: str) -> Paginator | None:
@@ -98,6 +128,8 @@ class _Stream:
         return StreamSpec(self.name, self.d.mode, self.d.incremental.field if self.d.incremental else None)
 
     def items(self, body: Any) -> list[Any]:
+        if self.xml_items is not None:
+            return self.xml_items(body)  # type: ignore[no-any-return]
         found = dig(body, self.records_path) if self.records_path else body
         return list(found or [])
 
@@ -142,7 +174,6 @@ class RestAdapter(AgencyAdapter[RestConfig]):
             raise ConfigError(f"agency {instance.id}: set `base_url` in its config or in the REST spec")
         self.http = self.uses(HttpClient.for_instance(instance, base_url, auth=self._auth(base_url),
                                                       session=self.session))
-        self._etags: dict[str, tuple[str, Any]] = {}
 
     # --- building ------------------------------------------------------------------------------------------------
 
@@ -185,10 +216,15 @@ class RestAdapter(AgencyAdapter[RestConfig]):
 
     def probe(self) -> object:
         check = self.spec.check
+        first = next(iter(self.compiled.values()))
         if check is None:
-            first = next(iter(self.compiled.values()))
-            return self.http.get_json(self._render(first.d.path), retry=NO_RETRY)
-        return self.http.get_json(self._render(check.path), self._params(check.params, None, 1), retry=NO_RETRY)
+            return self._get(first, self._render(first.d.path), {}, retry=NO_RETRY)[1]
+        return self._get(first, self._render(check.path), self._params(check.params, None, 1), retry=NO_RETRY)[1]
+
+    def _get(self, s: _Stream, path: str, params: Mapping[str, Any], headers: Mapping[str, str] | None = None,
+             ok: tuple[int, ...] = (200,), retry: Any = None) -> tuple[Any, Any]:
+        return self.http.fetch(path, params, headers, ok, retry, format=s.d.format, encoding=s.d.encoding,
+                               delimiter=s.d.delimiter)
 
     def read_catalog(self, cursor: Cursor | None) -> Iterator[Page]:
         return self._read(self.compiled[StreamName.CATALOG], cursor)
@@ -197,35 +233,35 @@ class RestAdapter(AgencyAdapter[RestConfig]):
         return self._read(self.compiled[StreamName.APPLICATIONS], cursor)
 
     def _read(self, s: _Stream, cursor: Cursor | None) -> Iterator[Page]:
-        return self._incremental(s, cursor) if s.updated is not None else self._full(s)
+        return self._incremental(s, cursor) if s.updated is not None else self._full(s, cursor)
 
     # --- full streams --------------------------------------------------------------------------------------------
 
-    def _full(self, s: _Stream) -> Iterator[Page]:
+    def _full(self, s: _Stream, cursor: Cursor | None) -> Iterator[Page]:
+        """Every page of a full read. A ``conditional`` stream sends the validators of the last complete read (the
+        engine keeps them, see ``CONDITIONAL``) with its first request; a 304 is one empty "not modified" page."""
         pager = s.new_paginator(self.agency_id)
         path: str | None = None
         params = {**self._params(s.d.params, None, self._page_size(s)), **(pager.first() if pager else {})}
+        held = (cursor or {}).get(CONDITIONAL) if s.conditional else None
+        validators: dict[str, str] | None = None
         while True:
-            resp, body = self._fetch(s, path or self._render(s.d.path), params)
+            if s.conditional and path is None:
+                resp, body = self._get(s, self._render(s.d.path), params, _conditional_headers(held), (200, 304))
+                if resp.status == 304:
+                    yield Page([], None, not_modified=True, validators=held)
+                    return
+                validators = {k: resp.headers[h] for k, h in (("etag", "ETag"), ("last_modified", "Last-Modified"))
+                              if resp.headers.get(h)} or None
+            else:
+                resp, body = self._get(s, path or self._render(s.d.path), params)
             items = s.items(body)
             records, rejects = map_items(items, lambda item: self._record(s, item, None), s.record_id)
             token = pager.next_token(PageResponse(body, resp.headers, len(items))) if pager else None
-            yield Page(records, None, rejects)
+            yield Page(records, None, rejects, validators=validators)
             if token is None or not items or pager is None:
                 return
             path, params = pager.apply(token, params)
-
-    def _fetch(self, s: _Stream, path: str, params: Mapping[str, Any]) -> tuple[Any, Any]:
-        if not s.d.etag:
-            return self.http.fetch_json(path, params)
-        seen = self._etags.get(s.name.value)
-        headers = {"If-None-Match": seen[0]} if seen else None
-        resp, body = self.http.fetch_json(path, params, headers, ok=(200, 304))
-        if resp.status == 304 and seen:
-            return resp, seen[1]
-        if resp.headers.get("ETag"):
-            self._etags[s.name.value] = (resp.headers["ETag"], body)
-        return resp, body
 
     # --- incremental streams -------------------------------------------------------------------------------------
 
@@ -236,7 +272,7 @@ class RestAdapter(AgencyAdapter[RestConfig]):
 
         def fetch(position: Keyset | None, token: Any) -> tuple[list[Any], PageResponse]:
             path, params = self._incremental_request(s, pager, token, first, position)
-            resp, body = self.http.fetch_json(path, params)
+            resp, body = self._get(s, path, params)
             items = s.items(body)
             return items, PageResponse(body, resp.headers, len(items))
 
@@ -246,8 +282,12 @@ class RestAdapter(AgencyAdapter[RestConfig]):
 
     def _incremental_request(self, s: _Stream, pager: Paginator | None, token: Any, first: Any,
                              position: Keyset | None) -> tuple[str, dict[str, Any]]:
-        since = s.updated.write(position.updated) if position is not None and s.updated else None  # type: ignore
+        since = None
+        if position is not None and s.since_writer is not None:
+            since = s.since_writer.write(position.since(s.since_filter))
         params = self._params(s.d.params, since, self._page_size(s))
+        if since is not None and s.d.since is not None and s.d.since.param:
+            params[s.d.since.param] = since
         if pager is None:
             return self._render(s.d.path), params
         if token is None or token == first:
@@ -266,7 +306,7 @@ class RestAdapter(AgencyAdapter[RestConfig]):
 
     def _record(self, s: _Stream, item: Any, updated: datetime | None) -> dict[str, Any]:
         if not isinstance(item, Mapping):
-            raise SkippableError("a record that is not a JSON object")
+            raise SkippableError("a record that is not an object")
         record: dict[str, Any] = {"agency_id": self.agency_id}
         for f in s.fields:
             record[f.name] = f.value(item)
@@ -307,6 +347,14 @@ def _fill(template: str, values: Mapping[str, Any], *, what: str) -> str | None:
     if any(values[n] is None for n in names):
         return None
     return template.format(**values)
+
+
+def _conditional_headers(validators: Any) -> dict[str, str] | None:
+    if not isinstance(validators, Mapping):
+        return None
+    headers = {h: str(validators[k]) for k, h in (("etag", "If-None-Match"), ("last_modified", "If-Modified-Since"))
+               if validators.get(k)}
+    return headers or None
 
 
 def _inline_statuses(doc: dict[str, Any], source: str) -> StatusMapping:

@@ -11,7 +11,7 @@ A spec lives in the agency instance's ``config.spec`` or in a YAML file named by
       catalog:
         path: /v2/layanan
         mode: full
-        etag: true                                # If-None-Match; a 304 re-serves the body seen in this process
+        conditional: true                         # If-None-Match/If-Modified-Since; a 304 keeps what is stored
         records: layanan                          # where the records are in the body (dotted)
         id: kode_layanan
         fields:                                   # canonical field: source field, or {from, as, default}
@@ -27,6 +27,27 @@ A spec lives in the agency instance's ``config.spec`` or in a YAML file named by
         id: no_permohonan
         fields: {...}
 
+Odd agencies (see docs/tutorial.md, chapter 2)::
+
+      applications:
+        path: /api/permohonan
+        format: xml                               # json (default) | xml | csv (with `encoding:`, `delimiter:`)
+        records: ./permohonan                     # xml: an ElementPath from the root element
+        id: "@no"                                 # xml: `@attr`, `a/b/@attr`, `a/b` or `a/b/text()`, `a/b[]`
+        paginator: {type: link_header, positional: true}   # an offset inside the Link URL
+        incremental: {field: diubah/text(), as: "datetime:DD-MM-YYYY HH:mm@Asia/Jakarta"}
+        since: {param: sejak, inclusive: false, resolution: minute}   # "> T" compared to the minute
+        fields:
+          agency_status: status/text()
+          output_document: {const: null}          # the same value for every record
+      catalog:
+        conditional: true                         # If-None-Match / If-Modified-Since; a 304 keeps what is stored
+
+XML paths: ``@attr`` is an attribute of the record element, ``a/b`` (or ``a/b/text()``) the text of its first
+``a/b`` descendant, ``a/b/@attr`` an attribute of it, ``.`` the record's own text, and ``a/b[]`` the texts of every
+``a/b`` as a list. They are lxml ElementPath expressions, evaluated on the hardened parser's tree. CSV fields are the
+header's column names. JSON fields are dotted paths.
+
 Templates in paths and parameters take ``{page_size}``, ``{since}`` and the instance's ``config.vars``
 (``/api/v1/{tenant}/services``). Converters are those of ``mpp_bus.transport.convert``. Every strategy name
 (auth, paginator, converter) is checked when the adapter is built; an unknown one fails with the known ones.
@@ -35,10 +56,10 @@ Templates in paths and parameters take ``{page_size}``, ``{since}`` and the inst
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mpp_bus.contract import StreamName, SyncMode
 from mpp_bus.errors import ConfigError
@@ -67,16 +88,34 @@ class PaginatorSpec(_Spec):
 
 
 class FieldSpec(_Spec):
-    source: Annotated[str, Field(alias="from")]
+    source: Annotated[str | None, Field(alias="from")] = None
     convert: Annotated[str | None, Field(alias="as")] = None
     default: Any = None
     has_default: bool = False
+    const: Any = None  # the same value for every record (`{const: X}`), instead of `from`
+    has_const: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FieldSpec:
+        if (self.source is None) == (not self.has_const):
+            raise ValueError("a field takes either `from` (where the value is) or `const` (the value itself)")
+        return self
 
 
 class IncrementalSpec(_Spec):
     field: str  # the source field with the record's update time
     convert: Annotated[str, Field(alias="as")] = "datetime"
     cursor_key: str = "token"  # the name of the agency's page token in the stored cursor
+
+
+class SinceSpec(_Spec):
+    """How the agency's "changed since" filter behaves, and where its value goes."""
+
+    param: str | None = None  # the query parameter; without it, the `{since}` template value alone
+    convert: Annotated[str | None, Field(alias="format")] = None  # how to write it; default: incremental's `as`
+    inclusive: bool = True
+    resolution: Literal["second", "minute", "day"] = "second"
+    zone: str = "UTC"  # where a day starts, for `resolution: day`
 
 
 class StreamDef(_Spec):
@@ -88,7 +127,12 @@ class StreamDef(_Spec):
     id: str
     fields: dict[str, FieldSpec]
     incremental: IncrementalSpec | None = None
-    etag: bool = False
+    since: SinceSpec | None = None
+    etag: bool = False  # the former name of `conditional`
+    conditional: bool = False
+    format: Literal["json", "xml", "csv"] = "json"
+    encoding: str = "utf-8"  # csv: the declared encoding of the export
+    delimiter: str = ","  # csv
     max_page_size: Annotated[int, Field(ge=1)] = 1000
 
     @field_validator("fields", mode="before")
@@ -101,7 +145,7 @@ class StreamDef(_Spec):
             if isinstance(spec, str):
                 spec = {"from": spec}
             elif isinstance(spec, dict):
-                spec = {**spec, "has_default": "default" in spec}
+                spec = {**spec, "has_default": "default" in spec, "has_const": "const" in spec}
             out[name] = spec
         return out
 

@@ -18,19 +18,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
-
 from mpp_bus.canonical.status import Status, can_follow, is_later
 from mpp_bus.engine.result import StageTimes
 from mpp_bus.privacy import NikHasher, mask
-from mpp_bus.store import ApplicationWriter, RunCounts
+from mpp_bus.store import ApplicationRow, ApplicationWriter, Current, PageTransaction, RunCounts, StatusEventRow
 
 _STATUS = {s.value: s for s in Status}
 
 
-# A prepared record is a plain tuple (cheaper to build than an object, once per record):
-# (page index, status, source_updated_at as the writer encodes it, content_hash, application row, event row)
-_Record = tuple[int, Status, Any, str, tuple[Any, ...], tuple[Any, ...]]
+# A prepared record is a plain tuple (cheaper to build than an object, once per record), private to this module:
+# (page index, status, source_updated_at as the writer encodes it, content_hash, application row, partial event:
+# the StatusEventRow fields up to idempotency_key, completed once the decision tells whether it applied)
+_Record = tuple[int, Status, Any, str, ApplicationRow, tuple[Any, ...]]
 _UPDATED = 2
 Prepared = dict[str, list[_Record]]
 """A page ready to decide: application id -> its records in page order."""
@@ -60,8 +59,7 @@ def idempotency_key(agency_id: str, application_id: str, agency_status: str, sta
 
 
 def write_applications(
-    conn: Connection,
-    writer: ApplicationWriter,
+    tx: PageTransaction,
     agency_id: str,
     prepared: Prepared,
     *,
@@ -75,24 +73,25 @@ def write_applications(
     back; a page of mostly stored ids is cheaper looked up first (``PageOutcome.mostly_new`` tells which)."""
     clock = time.perf_counter
     started = clock()
+    writer = tx.writer
     outcome = PageOutcome(ids=len(prepared))
     decided: dict[str, _Decided] = {}
     pending = prepared
     if optimistic and writer.optimistic:
         fresh = {app_id: _decide(group, None) for app_id, group in prepared.items()}
-        inserted = writer.insert_new(conn, [d[0] for d in fresh.values() if d[0] is not None])
+        inserted = tx.insert_new_applications([d[0] for d in fresh.values() if d[0] is not None])
         decided = {app_id: fresh[app_id] for app_id in inserted}
         pending = {app_id: group for app_id, group in prepared.items() if app_id not in inserted}
         outcome.new_ids = len(inserted)
-    current = writer.current(conn, agency_id, pending.keys())
+    current = tx.current_applications(agency_id, pending.keys())
     outcome.new_ids += len(pending) - len(current)
-    rows: list[tuple[Any, ...]] = []
+    rows: list[ApplicationRow] = []
     for app_id, group in pending.items():
         held = current.get(app_id)
-        result = decided[app_id] = _decide(group, None if held is None else (_STATUS[held[0]], held[1], held[2]))
+        result = decided[app_id] = _decide(group, held)
         if result[0] is not None:
             rows.append(result[0])
-    events: list[tuple[Any, ...]] = []
+    events: list[StatusEventRow] = []
     counts = outcome.counts
     for winner, page_events, stale, unchanged, refused in decided.values():
         events.extend(page_events)
@@ -100,22 +99,25 @@ def write_applications(
         counts.stale += stale
         counts.unchanged += unchanged
         outcome.refused.extend(refused)
-    writer.write_page(conn, rows, events)
+    tx.write_applications(rows, events)
     if stages is not None:
         stages.write += clock() - started
     return outcome
 
 
 # What the page does to one application: (row to write or None, history rows, stale, unchanged, refused records)
-_Decided = tuple[tuple[Any, ...] | None, list[tuple[Any, ...]], int, int, list[tuple[int, str]]]
+_Decided = tuple[ApplicationRow | None, list[StatusEventRow], int, int, list[tuple[int, str]]]
 
 
-def _decide(group: list[_Record], state: tuple[Status, Any, str] | None) -> _Decided:
-    """One application's records in source-time order, from the held ``state`` (status, updated, content hash)."""
+def _decide(group: list[_Record], held: Current | None) -> _Decided:
+    """One application's records in source-time order, from what the store holds of it."""
     if len(group) > 1:
         group.sort(key=lambda r: r[_UPDATED])  # stable: page order among equal times
-    winner: tuple[Any, ...] | None = None  # the row of the last applied record
-    events: list[tuple[Any, ...]] = []
+    # (status, source_updated_at, content_hash) as the decision goes along
+    state = None if held is None else (_STATUS[held.status], held.source_updated_at, held.content_hash)
+    winner: ApplicationRow | None = None  # the row of the last applied record
+    events: list[StatusEventRow] = []
+    new_event = tuple.__new__  # a NamedTuple's own constructor is a Python call; this one is not (once per record)
     refused: list[tuple[int, str]] = []
     stale = unchanged = 0
     for index, status, updated, content_hash, row, event in group:
@@ -127,12 +129,12 @@ def _decide(group: list[_Record], state: tuple[Status, Any, str] | None) -> _Dec
                 stale += 1
             winner = row
             state = (status, updated, content_hash)
-            events.append((*event, True, row[-1]))
+            events.append(new_event(StatusEventRow, (*event, True, row.synced_at)))
         elif updated == state[1] and content_hash == state[2]:
             unchanged += 1
         else:
             stale += 1
-            events.append((*event, False, row[-1]))
+            events.append(new_event(StatusEventRow, (*event, False, row.synced_at)))
     return winner, events, stale, unchanged, refused
 
 
@@ -153,6 +155,7 @@ def prepare_applications(
     utc = UTC
     epoch, micro = _EPOCH, _MICROSECOND
     masked = mask("0" * 16)[2:-2]  # privacy.mask() inlined: the stars between the kept digits
+    new_row = tuple.__new__  # a NamedTuple's own constructor is a Python call; this one is not
     by_id: Prepared = {}
     for index, r in records:
         app_id, nik, status, agency_status = r["application_id"], r["applicant_nik"], r["status"], r["agency_status"]
@@ -179,8 +182,9 @@ def prepare_applications(
         key = sha256(f"{agency_id}|{app_id}|{agency_status}|{status_at.isoformat()}".encode()).hexdigest()
         rec = (
             index, status, updated_enc, content_hash,
-            (agency_id, app_id, service, hashed, nik[:2] + masked + nik[-2:], value, agency_status, status_at_enc,
-             enc(submitted), enc_date(due), document, updated_enc, content_hash, now_enc),
+            new_row(ApplicationRow, (agency_id, app_id, service, hashed, nik[:2] + masked + nik[-2:], value,
+                                     agency_status, status_at_enc, enc(submitted), enc_date(due), document,
+                                     updated_enc, content_hash, now_enc)),
             (agency_id, app_id, value, agency_status, status_at_enc, key),
         )
         group = by_id.get(app_id)

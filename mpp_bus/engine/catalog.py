@@ -7,15 +7,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from mpp_bus.canonical.entities import Service
-from mpp_bus.store import RunCounts
-from mpp_bus.store.state import current_services, mark_seen, upsert_services
+from mpp_bus.store import PageTransaction, RunCounts
 
 
 def write_services(
-    conn: Connection, agency_id: str, records: list[tuple[int, dict[str, Any]]], *, generation: int, now: datetime
+    tx: PageTransaction, agency_id: str, records: list[tuple[int, dict[str, Any]]], *, generation: int, now: datetime
 ) -> RunCounts:
     counts = RunCounts()
     latest: dict[str, dict[str, Any]] = {}
@@ -25,16 +22,16 @@ def write_services(
         if m.code in latest:  # a duplicate within the page: the last one wins
             counts.unchanged += 1
         latest[m.code] = _row(agency_id, m, generation, now)
-    stored = current_services(conn, agency_id, latest.keys())
+    stored = tx.current_services(agency_id, latest.keys())
     changed, seen = [], []
     for code, row in latest.items():
         held = stored.get(code)
-        if held is not None and held[0] == row["content_hash"] and not held[1]:
+        if held is not None and held.content_hash == row["content_hash"] and not held.withdrawn:
             seen.append(code)
         else:  # new, changed, or back after a withdrawal
             changed.append(row)
-    upsert_services(conn, changed)
-    mark_seen(conn, agency_id, seen, generation)
+    tx.upsert_services(changed)
+    tx.mark_seen(agency_id, seen, generation)
     counts.stored += len(changed)
     counts.unchanged += len(seen)
     return counts

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mpp_bus.store import RunRecord
+
 
 @dataclass
 class StageTimes:
@@ -42,25 +44,11 @@ class RunProgress:
 
 
 @dataclass(frozen=True)
-class RunResult:
-    """The outcome of one sync run (also kept in the ``sync_runs`` table)."""
+class RunResult(RunRecord):
+    """The outcome of one sync run: the store's record of it, with where its time went."""
 
-    run_id: int
-    agency_id: str
-    stream: str
-    mode: str
-    status: str
-    read: int
-    stored: int
-    unchanged: int
-    stale: int
-    quarantined: int
-    withdrawn: int
-    duration_s: float
-    error: str | None = None
-    breaker_state: str | None = None
     stages: StageTimes | None = None
 
     @property
-    def ok(self) -> bool:
-        return self.status == "succeeded"
+    def run_id(self) -> int:
+        return self.id

@@ -16,11 +16,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection
 
 from mpp_bus.canonical.entities import Application, Service
 from mpp_bus.contract.adapter import Adapter
-from mpp_bus.contract.stream import Page, Reject, StreamName, StreamSpec, SyncMode
+from mpp_bus.contract.stream import (
+    CONDITIONAL,
+    Page,
+    Reject,
+    StreamName,
+    StreamSpec,
+    SyncMode,
+    conditional_cursor,
+)
 from mpp_bus.engine.applications import Prepared, prepare_applications, write_applications
 from mpp_bus.engine.breaker import CircuitBreaker
 from mpp_bus.engine.catalog import write_services
@@ -29,8 +36,17 @@ from mpp_bus.engine.result import RunProgress, RunResult, StageTimes
 from mpp_bus.engine.validation import MAX_RECORD_ID, Invalid, invalid, validate_page
 from mpp_bus.errors import AdapterError
 from mpp_bus.privacy import NikHasher, redact, redact_text
-from mpp_bus.store import FAILED, SUCCEEDED, CursorState, RunCounts, Store
-from mpp_bus.store import state as store_state
+from mpp_bus.store import (
+    STORED,
+    SUPERSEDED,
+    CursorState,
+    PageTransaction,
+    QuarantineRow,
+    RunCounts,
+    RunStatus,
+    Store,
+    SyncSession,
+)
 
 log = logging.getLogger("mpp_bus.engine")
 
@@ -62,6 +78,8 @@ class _Run:
     stages: StageTimes = field(default_factory=StageTimes)
     # Insert the next page's applications before looking them up (see write_applications): true while most are new
     optimistic: bool = False
+    not_modified: bool = False  # a full stream answered "unchanged": keep what is stored, withdraw nothing
+    validators: Any = None  # a full stream's validators for its next read (Page.validators)
     # A record of this stream waits in quarantine: each page then resolves the rows of the records it stores
     quarantine_open: bool = False
 
@@ -115,8 +133,7 @@ class SyncEngine:
         mode = SyncMode.FULL.value if full_refresh or spec.mode is SyncMode.FULL else SyncMode.INCREMENTAL.value
         self.store.register_agency(agency, adapter=adapter.instance.adapter)
         with self.store.lock(agency.id, spec.name.value, wait=self.lock_wait):
-            with self.store.engine.begin() as conn:
-                run_id = store_state.open_run(conn, agency.id, spec.name.value, mode, now=_now())
+            run_id = self.store.open_run(agency.id, spec.name.value, mode, now=_now())
             run = _Run(run_id, agency.id, spec, mode, time.monotonic())
             log.info("sync started: agency=%s stream=%s mode=%s run=%d", agency.id, spec.name.value, mode, run_id)
             try:
@@ -128,7 +145,7 @@ class SyncEngine:
                 self._finish_safely(run, error, _breaker_after(breaker, exc))
                 raise
             state = None if breaker is None else breaker.succeeded().value
-            return self._finish(run, SUCCEEDED, None, state)
+            return self._finish(run, RunStatus.SUCCEEDED, None, state)
 
     # --- reading ------------------------------------------------------------------------------------------------
 
@@ -136,12 +153,11 @@ class SyncEngine:
         self, adapter: Adapter[Any], run: _Run, full_refresh: bool, progress: Callable[[RunProgress], None] | None
     ) -> None:
         spec, agency_id = run.spec, run.agency_id
-        with self.store.engine.connect() as conn:
+        with self.store.session() as session:
             if spec.name is StreamName.APPLICATIONS:
-                self.store.writer.prepare(conn)
-            with conn.begin():
-                held = store_state.load_cursor(conn, agency_id, spec.name.value)
-                run.quarantine_open = store_state.has_open_quarantine(conn, agency_id, spec.name.value)
+                session.prepare_applications()
+            held = session.load_cursor(agency_id, spec.name.value)
+            run.quarantine_open = session.has_open_quarantine(agency_id, spec.name.value)
             position = _start(spec, held, full_refresh)
             run.optimistic = position.cursor is None  # a first or full read: most applications are likely new
             pages = self._staged(adapter.read(spec.name, position.cursor), run)
@@ -151,22 +167,20 @@ class SyncEngine:
             if self.prefetch > 0 and self.store.writer.remote:
                 handover = switch_interval.lowered()
             with handover:
-                position = self._write_pages(conn, run, pages, position, progress)
+                position = self._write_pages(session, run, pages, position, progress)
             if spec.name is StreamName.APPLICATIONS and run.counts.stored >= ANALYZE_AFTER:
                 mark = time.perf_counter()
-                self.store.writer.refresh_statistics(conn)
+                session.refresh_statistics()
                 run.stages.write += time.perf_counter() - mark
             if spec.mode is SyncMode.FULL:
-                with conn.begin():
-                    if spec.name is StreamName.CATALOG:
-                        run.counts.withdrawn += store_state.withdraw_unseen(
-                            conn, agency_id, position.generation, now=_now()
-                        )
-                    done = CursorState(None, position.generation, full_read_open=False)
-                    store_state.save_cursor(conn, agency_id, spec.name.value, done, now=_now())
-                    store_state.record_progress(conn, run.run_id, run.counts)
+                with session.transaction() as tx:
+                    if spec.name is StreamName.CATALOG and not run.not_modified:
+                        run.counts.withdrawn += tx.withdraw_unseen(agency_id, position.generation, now=_now())
+                    done = CursorState(conditional_cursor(run.validators), position.generation, full_read_open=False)
+                    tx.save_cursor(agency_id, spec.name.value, done, now=_now())
+                    tx.record_progress(run.run_id, run.counts)
 
-    def _write_pages(self, conn: Connection, run: _Run, pages: Iterator[_Staged], position: CursorState,
+    def _write_pages(self, session: SyncSession, run: _Run, pages: Iterator[_Staged], position: CursorState,
                      progress: Callable[[RunProgress], None] | None) -> CursorState:
         """Write each staged page with the cursor after it, one transaction a page; returns the last position."""
         spec, agency_id = run.spec, run.agency_id
@@ -178,13 +192,15 @@ class SyncEngine:
                 stages.fetch += clock() - mark
                 if staged is None:
                     return position
-                with conn.begin():
-                    counts = self._write_page(conn, run, staged, position.generation)
+                run.not_modified = run.not_modified or staged.page.not_modified
+                run.validators = staged.page.validators or run.validators
+                with session.transaction() as tx:
+                    counts = self._write_page(tx, run, staged, position.generation)
                     mark = clock()
                     position = _advance(spec, position, staged.page)
-                    store_state.save_cursor(conn, agency_id, spec.name.value, position, now=_now())
+                    tx.save_cursor(agency_id, spec.name.value, position, now=_now())
                     run.counts.add(counts)
-                    store_state.record_progress(conn, run.run_id, run.counts)
+                    tx.record_progress(run.run_id, run.counts)
                 stages.write += clock() - mark
                 run.pages += 1
                 self._report(run, counts, progress)
@@ -218,49 +234,47 @@ class SyncEngine:
             if close is not None:
                 close()
 
-    def _write_page(self, conn: Connection, run: _Run, staged: _Staged, generation: int) -> RunCounts:
+    def _write_page(self, tx: PageTransaction, run: _Run, staged: _Staged, generation: int) -> RunCounts:
         page, bad, now = staged.page, staged.bad, staged.now
         id_field = _MODELS[run.spec.name][1]
         stages = run.stages
         if staged.prepared is not None:
-            outcome = write_applications(conn, self.store.writer, run.agency_id, staged.prepared,
-                                         optimistic=run.optimistic, stages=stages)
+            outcome = write_applications(tx, run.agency_id, staged.prepared, optimistic=run.optimistic,
+                                         stages=stages)
             run.optimistic = outcome.mostly_new  # the next page is likely to look like this one
             counts = outcome.counts
             bad.extend(invalid(i, page.records[i], id_field, reason) for i, reason in outcome.refused)
         else:
             mark = time.perf_counter()
-            counts = write_services(conn, run.agency_id, staged.good, generation=generation, now=now)
+            counts = write_services(tx, run.agency_id, staged.good, generation=generation, now=now)
             stages.write += time.perf_counter() - mark
         mark = time.perf_counter()
         quarantined = [self._quarantine_row(run, item.record_id, item.reason, item.payload, now) for item in bad]
         quarantined.extend(self._reject_row(run, reject, now) for reject in page.rejects)
         if run.quarantine_open:
-            self._resolve_quarantine(conn, run, staged, bad, quarantined, now)
-        store_state.add_quarantine(conn, quarantined)
+            self._resolve_quarantine(tx, run, staged, bad, quarantined, now)
+        tx.add_quarantine(quarantined)
         run.quarantine_open = run.quarantine_open or bool(quarantined)
         stages.write += time.perf_counter() - mark
         counts.read += len(page.records) + len(page.rejects)
         counts.quarantined += len(quarantined)
         return counts
 
-    def _resolve_quarantine(self, conn: Connection, run: _Run, staged: _Staged, bad: list[Invalid],
-                            quarantined: list[dict[str, Any]], now: datetime) -> None:
+    def _resolve_quarantine(self, tx: PageTransaction, run: _Run, staged: _Staged, bad: list[Invalid],
+                            quarantined: list[QuarantineRow], now: datetime) -> None:
         """Close the open quarantine rows of the records this page stored, and of those it quarantines again (the
         new row supersedes the old): one set-based statement each, only while the stream has open rows."""
         id_field = _MODELS[run.spec.name][1]
         refused = {item.index for item in bad}
         stored = [record[id_field] for i, record in staged.good if i not in refused]
         stream = run.spec.name.value
-        store_state.resolve_quarantine(conn, run.agency_id, stream, stored, resolution=store_state.STORED,
-                                       run_id=run.run_id, now=now)
+        tx.resolve_quarantine(run.agency_id, stream, stored, resolution=STORED, run_id=run.run_id, now=now)
         again = [row["record_id"] for row in quarantined if row["record_id"]]
-        store_state.resolve_quarantine(conn, run.agency_id, stream, again, resolution=store_state.SUPERSEDED,
-                                       run_id=run.run_id, now=now)
+        tx.resolve_quarantine(run.agency_id, stream, again, resolution=SUPERSEDED, run_id=run.run_id, now=now)
 
     def _quarantine_row(
         self, run: _Run, record_id: str | None, reason: str, payload: Any, now: datetime
-    ) -> dict[str, Any]:
+    ) -> QuarantineRow:
         return {
             "run_id": run.run_id,
             "agency_id": run.agency_id,
@@ -271,7 +285,7 @@ class SyncEngine:
             "created_at": now,
         }
 
-    def _reject_row(self, run: _Run, reject: Reject, now: datetime) -> dict[str, Any]:
+    def _reject_row(self, run: _Run, reject: Reject, now: datetime) -> QuarantineRow:
         record_id = None if reject.record_id is None else redact_text(reject.record_id)[:MAX_RECORD_ID]
         payload = None if reject.payload is None else redact(reject.payload)
         return self._quarantine_row(run, record_id, redact_text(reject.reason), payload, now)
@@ -307,15 +321,16 @@ class SyncEngine:
                 )
             )
 
-    def _finish(self, run: _Run, status: str, error: str | None, breaker_state: str | None = None) -> RunResult:
+    def _finish(
+        self, run: _Run, status: RunStatus, error: str | None, breaker_state: str | None = None
+    ) -> RunResult:
         duration = time.monotonic() - run.started
         c = run.counts
-        with self.store.engine.begin() as conn:
-            store_state.finish_run(
-                conn, run.run_id, status=status, counts=c, duration_s=duration, now=_now(), error=error,
-                breaker_state=breaker_state,
-            )
-        level = logging.INFO if status == SUCCEEDED else logging.ERROR
+        record = self.store.finish_run(
+            run.run_id, status=status, counts=c, duration_s=duration, now=_now(), error=error,
+            breaker_state=breaker_state,
+        )
+        level = logging.INFO if status is RunStatus.SUCCEEDED else logging.ERROR
         log.log(
             level,
             "sync %s: agency=%s stream=%s run=%d read=%d stored=%d unchanged=%d stale=%d quarantined=%d "
@@ -333,28 +348,12 @@ class SyncEngine:
             duration,
             f": {error}" if error else "",
         )
-        return RunResult(
-            run.run_id,
-            run.agency_id,
-            run.spec.name.value,
-            run.mode,
-            status,
-            c.read,
-            c.stored,
-            c.unchanged,
-            c.stale,
-            c.quarantined,
-            c.withdrawn,
-            duration,
-            error,
-            breaker_state,
-            run.stages,
-        )
+        return RunResult(**vars(record), stages=run.stages)
 
     def _finish_safely(self, run: _Run, error: str, breaker_state: str | None = None) -> None:
         # Recording the failure must not hide the exception that caused it.
         try:
-            self._finish(run, FAILED, error, breaker_state)
+            self._finish(run, RunStatus.FAILED, error, breaker_state)
         except Exception:
             log.exception("could not record the failed run %d of agency %s", run.run_id, run.agency_id)
 
@@ -376,7 +375,10 @@ def _start(spec: StreamSpec, held: CursorState | None, full_refresh: bool) -> Cu
     if spec.mode is SyncMode.FULL:
         if held is not None and held.full_read_open and not full_refresh:
             return CursorState(held.cursor, generation, full_read_open=True)  # resume the interrupted read
-        return CursorState(None, generation + 1, full_read_open=True)
+        # the validators a complete read left (conditional_cursor): a full refresh asks without them
+        validators = None if full_refresh or held is None or held.cursor is None else held.cursor
+        return CursorState(validators if validators and CONDITIONAL in validators else None, generation + 1,
+                           full_read_open=True)
     return CursorState(None if full_refresh or held is None else held.cursor, generation, full_read_open=False)
 
 

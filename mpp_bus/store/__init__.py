@@ -13,7 +13,7 @@ from __future__ import annotations
 from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import upgrade
-from mpp_bus.store.queries import CitizenApplication, HistoryEntry, OpenRecord, QuarantineItem, RunRecord
+from mpp_bus.store.queries import CitizenApplication, HistoryEntry, OpenRecord, QuarantineItem
 from mpp_bus.store.reads import (
     AgencySummary,
     ApplicationTiming,
@@ -26,16 +26,21 @@ from mpp_bus.store.reads import (
     ServicePerformance,
     StoredVersion,
 )
-from mpp_bus.store.state import ABANDONED, FAILED, RUNNING, SUCCEEDED, CursorState, RunCounts
+from mpp_bus.store.runs import ABANDONED, FAILED, RUNNING, SUCCEEDED, RunCounts, RunRecord, RunStatus
+from mpp_bus.store.session import PageTransaction, SyncSession
+from mpp_bus.store.state import STORED, SUPERSEDED, CursorState, QuarantineRow, StoredService
 from mpp_bus.store.store import Store, create_store
-from mpp_bus.store.writers import ApplicationWriter
+from mpp_bus.store.writers import ApplicationRow, ApplicationWriter, Current, StatusEventRow
 
 __all__ = [
     "ABANDONED",
     "FAILED",
     "RUNNING",
+    "STORED",
     "SUCCEEDED",
+    "SUPERSEDED",
     "AgencySummary",
+    "ApplicationRow",
     "ApplicationTiming",
     "ApplicationWriter",
     "AuditEntry",
@@ -44,17 +49,24 @@ __all__ = [
     "CatalogService",
     "CitizenApplication",
     "ContentCounts",
+    "Current",
     "CursorState",
     "HistoryEntry",
     "OpenRecord",
     "Outcome",
+    "PageTransaction",
     "QuarantineItem",
+    "QuarantineRow",
     "RunCounts",
     "RunRecord",
+    "RunStatus",
     "ServicePerformance",
+    "StatusEventRow",
     "Store",
+    "StoredService",
     "StoredVersion",
     "SyncLock",
+    "SyncSession",
     "create_store",
     "make_engine",
     "upgrade",

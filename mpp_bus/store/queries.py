@@ -11,28 +11,8 @@ from sqlalchemy import Connection, and_, func, select
 
 from mpp_bus.canonical.status import Status
 from mpp_bus.contract.stream import StreamName
-from mpp_bus.store.state import SUCCEEDED
+from mpp_bus.store.runs import RunRecord, RunStatus
 from mpp_bus.store.tables import agencies, applications, quarantine, services, status_events, sync_runs
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    id: int
-    agency_id: str
-    stream: str
-    mode: str
-    status: str
-    started_at: datetime
-    finished_at: datetime | None
-    read: int
-    stored: int
-    unchanged: int
-    stale: int
-    quarantined: int
-    withdrawn: int
-    duration_s: float | None
-    error: str | None
-    breaker_state: str | None
 
 
 @dataclass(frozen=True)
@@ -102,7 +82,7 @@ def recent_runs(
     *,
     agency_id: str | None = None,
     stream: str | None = None,
-    status: str | None = None,
+    status: RunStatus | None = None,
     limit: int = 50,
 ) -> list[RunRecord]:
     """The newest sync runs first, optionally of one agency, stream or status."""
@@ -113,7 +93,7 @@ def recent_runs(
         stmt = stmt.where(sync_runs.c.stream == stream)
     if status:
         stmt = stmt.where(sync_runs.c.status == status)
-    return [RunRecord(**row._asdict()) for row in conn.execute(stmt)]
+    return [RunRecord.from_row(row) for row in conn.execute(stmt)]
 
 
 def quarantine_items(
@@ -164,7 +144,7 @@ def citizen_applications(conn: Connection, nik_hash: str) -> list[CitizenApplica
     """Every application of the citizen whose keyed NIK hash is ``nik_hash``, across agencies, newest status first."""
     fresh = (
         select(sync_runs.c.agency_id, func.max(sync_runs.c.finished_at).label("freshness"))
-        .where(sync_runs.c.status == SUCCEEDED, sync_runs.c.stream == StreamName.APPLICATIONS.value)
+        .where(sync_runs.c.status == RunStatus.SUCCEEDED, sync_runs.c.stream == StreamName.APPLICATIONS.value)
         .group_by(sync_runs.c.agency_id)
         .subquery()
     )

@@ -9,31 +9,14 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, TypedDict
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mpp_bus.canonical.entities import Agency
+from mpp_bus.store.runs import RunCounts, RunRecord, RunStatus
 from mpp_bus.store.tables import agencies, quarantine, services, sync_cursors, sync_runs
-
-RUNNING, SUCCEEDED, FAILED, ABANDONED = "running", "succeeded", "failed", "abandoned"
-
-
-@dataclass
-class RunCounts:
-    """What a run did with the records it read. ``read`` = stored + unchanged + stale + quarantined."""
-
-    read: int = 0
-    stored: int = 0
-    unchanged: int = 0
-    stale: int = 0
-    quarantined: int = 0
-    withdrawn: int = 0
-
-    def add(self, other: RunCounts) -> None:
-        for name, value in asdict(other).items():
-            setattr(self, name, getattr(self, name) + value)
 
 
 @dataclass(frozen=True)
@@ -41,6 +24,25 @@ class CursorState:
     cursor: dict[str, Any] | None
     generation: int
     full_read_open: bool
+
+
+class QuarantineRow(TypedDict):
+    """A rejected record as the engine hands it over; ``payload`` already redacted."""
+
+    run_id: int
+    agency_id: str
+    stream: str
+    record_id: str | None
+    reason: str
+    payload: Any
+    created_at: datetime
+
+
+class StoredService(NamedTuple):
+    """What the store holds of a catalog service, to tell a changed service from a merely seen one."""
+
+    content_hash: str
+    withdrawn: bool
 
 
 def upsert(
@@ -65,14 +67,18 @@ def open_run(conn: Connection, agency_id: str, stream: str, mode: str, *, now: d
     the writer lock, so nobody else is running) and become abandoned."""
     conn.execute(
         update(sync_runs)
-        .where(sync_runs.c.agency_id == agency_id, sync_runs.c.stream == stream, sync_runs.c.status == RUNNING)
+        .where(
+            sync_runs.c.agency_id == agency_id,
+            sync_runs.c.stream == stream,
+            sync_runs.c.status == RunStatus.RUNNING,
+        )
         .values(
-            status=ABANDONED,
+            status=RunStatus.ABANDONED,
             finished_at=now,
             error="the process running this sync stopped before it finished; the next run resumed from its cursor",
         )
     )
-    values = {"agency_id": agency_id, "stream": stream, "mode": mode, "status": RUNNING, "started_at": now}
+    values = {"agency_id": agency_id, "stream": stream, "mode": mode, "status": RunStatus.RUNNING, "started_at": now}
     result = conn.execute(sync_runs.insert().values(**values, **asdict(RunCounts())).returning(sync_runs.c.id))
     return int(result.scalar_one())
 
@@ -85,14 +91,15 @@ def finish_run(
     conn: Connection,
     run_id: int,
     *,
-    status: str,
+    status: RunStatus,
     counts: RunCounts,
     duration_s: float,
     now: datetime,
     error: str | None = None,
     breaker_state: str | None = None,
-) -> None:
-    conn.execute(
+) -> RunRecord:
+    """Close a run with its outcome; returns the finished record."""
+    row = conn.execute(
         update(sync_runs)
         .where(sync_runs.c.id == run_id)
         .values(
@@ -103,7 +110,9 @@ def finish_run(
             breaker_state=breaker_state,
             **asdict(counts),
         )
-    )
+        .returning(*sync_runs.c)
+    ).one()
+    return RunRecord.from_row(row)
 
 
 def load_cursor(conn: Connection, agency_id: str, stream: str) -> CursorState | None:
@@ -126,7 +135,7 @@ def save_cursor(conn: Connection, agency_id: str, stream: str, state: CursorStat
     )
 
 
-def add_quarantine(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+def add_quarantine(conn: Connection, rows: Sequence[QuarantineRow]) -> None:
     """Keep rejected records; payloads must already be redacted."""
     if rows:
         conn.execute(quarantine.insert(), list(rows))
@@ -162,8 +171,8 @@ def resolve_quarantine(conn: Connection, agency_id: str, stream: str, record_ids
 # --- the service catalog ---------------------------------------------------------------------------------------
 
 
-def current_services(conn: Connection, agency_id: str, codes: Collection[str]) -> dict[str, tuple[str, bool]]:
-    """Stored (content_hash, withdrawn) of the services ``codes`` of one agency."""
+def current_services(conn: Connection, agency_id: str, codes: Collection[str]) -> dict[str, StoredService]:
+    """What the store holds of the services ``codes`` of one agency."""
     if not codes:
         return {}
     rows = conn.execute(
@@ -171,7 +180,7 @@ def current_services(conn: Connection, agency_id: str, codes: Collection[str]) -
             services.c.agency_id == agency_id, services.c.code.in_(list(codes))
         )
     )
-    return {r.code: (r.content_hash, r.withdrawn_at is not None) for r in rows}
+    return {r.code: StoredService(r.content_hash, r.withdrawn_at is not None) for r in rows}
 
 
 _SERVICE_UPDATE = [c.name for c in services.columns if c.name not in ("agency_id", "code")]

@@ -6,6 +6,7 @@ them writes SQL or names a table."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
 
@@ -20,6 +21,8 @@ from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import current_revision, head_revision, upgrade
 from mpp_bus.store.reads import audit, catalog, content, health, performance, reconcile
+from mpp_bus.store.runs import RunCounts, RunRecord, RunStatus
+from mpp_bus.store.session import SyncSession
 from mpp_bus.store.writers import ApplicationWriter, writer_for
 
 
@@ -70,11 +73,46 @@ class Store:
         with self.engine.begin() as conn:
             state.register_agency(conn, agency, adapter=adapter, now=datetime.now(UTC))
 
+    # --- sync runs ----------------------------------------------------------------------------------------------
+
+    def open_run(self, agency_id: str, stream: str, mode: str, *, now: datetime) -> int:
+        """Record a run as started and return its id; runs of this agency stream left running become abandoned
+        (call it holding the stream's writer lock)."""
+        with self.engine.begin() as conn:
+            return state.open_run(conn, agency_id, stream, mode, now=now)
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        status: RunStatus,
+        counts: RunCounts,
+        duration_s: float,
+        now: datetime,
+        error: str | None = None,
+        breaker_state: str | None = None,
+    ) -> RunRecord:
+        """Record a run's outcome and return the finished record."""
+        with self.engine.begin() as conn:
+            return state.finish_run(conn, run_id, status=status, counts=counts, duration_s=duration_s, now=now,
+                                    error=error, breaker_state=breaker_state)
+
+    @contextmanager
+    def session(self) -> Iterator[SyncSession]:
+        """One connection for the pages of a run, each page in its own ``SyncSession.transaction()``."""
+        with self.engine.connect() as conn:
+            yield SyncSession(conn, self.writer)
+
     # --- read queries -------------------------------------------------------------------------------------------
 
     def recent_runs(
-        self, *, agency_id: str | None = None, stream: str | None = None, status: str | None = None, limit: int = 50
-    ) -> list[queries.RunRecord]:
+        self,
+        *,
+        agency_id: str | None = None,
+        stream: str | None = None,
+        status: RunStatus | None = None,
+        limit: int = 50,
+    ) -> list[RunRecord]:
         with self.engine.connect() as conn:
             return queries.recent_runs(conn, agency_id=agency_id, stream=stream, status=status, limit=limit)
 

@@ -1,11 +1,14 @@
 """The adapter SDK: the dull parts every adapter needs, with agency failures translated into ``mpp_bus.errors``
 types at the boundary.
 
-- clients: ``HttpClient`` (JSON over HTTP, pooled, timeouts, retries) and ``SoapClient`` (zeep; WSDL cached, strict
+- clients: ``HttpClient`` (JSON, XML and CSV over HTTP, pooled, timeouts, retries; ``parse_xml`` is the one
+  hardened XML parser, ``parse_csv`` reads a CSV export) and ``SoapClient`` (zeep; WSDL cached, strict
   and safe parsing, WS-Security UsernameToken);
 - auth: ``ApiKeyAuth``, ``BasicAuth``, ``BearerAuth``, ``OAuth2ClientCredentials``, or ``auth_strategy(name, ...)``;
 - paging: ``PageNumberPaginator``, ``OffsetPaginator``, ``CursorPaginator``, ``LinkHeaderPaginator``,
-  ``NextUrlPaginator`` (loop detection in the base), or ``paginator(name, ...)``; ``Keyset`` for incremental reads;
+  ``NextUrlPaginator``, ``OffsetLinkPaginator`` (loop detection in the base; ``positional`` says whether a token
+  counts records), or ``paginator(name, ...)``; ``Keyset`` for incremental reads, ``SinceFilter`` for how the
+  agency's "changed since" filter behaves (inclusive or exclusive, second, minute or day);
 - incremental reads: ``keyset_read`` (the one keyset read loop: the adapter says how to fetch a page and map an item);
 - records: ``AgencyAdapter`` (the base class), ``KeysetPage``, ``map_items``, ``Vocabulary``, ``checked_nik``,
   ``checked_times``, ``describe``, ``reject``, ``run_check``;
@@ -39,6 +42,7 @@ from mpp_bus.transport.http import (
     HttpClient,
     RawResponse,
     error_for_status,
+    parse_csv,
     parse_json,
     parse_retry_after,
     translate_request_error,
@@ -50,10 +54,12 @@ from mpp_bus.transport.paging import (
     Keyset,
     LinkHeaderPaginator,
     NextUrlPaginator,
+    OffsetLinkPaginator,
     OffsetPaginator,
     PageNumberPaginator,
     PageResponse,
     Paginator,
+    SinceFilter,
     dig,
     paginator,
 )
@@ -72,10 +78,12 @@ from mpp_bus.transport.retry import NO_RETRY, retry_policy, wait_retry_after
 
 if _typing.TYPE_CHECKING:
     from mpp_bus.transport.soap import SETTINGS, SoapClient, fault_error
+    from mpp_bus.transport.xml import parse_xml
 
 # The SOAP names are loaded on first use: they bring zeep, lxml and httpx (about 13 MiB), which a process that
 # only talks REST, such as the sync of a REST agency, never needs.
 _SOAP_NAMES = ("SETTINGS", "SoapClient", "fault_error")
+_XML_NAMES = ("parse_xml",)  # lxml alone, for the same reason
 
 
 def __getattr__(name: str) -> object:
@@ -83,11 +91,15 @@ def __getattr__(name: str) -> object:
         from mpp_bus.transport import soap  # zeep is imported here, not above: see _SOAP_NAMES
 
         return getattr(soap, name)
+    if name in _XML_NAMES:
+        from mpp_bus.transport import xml
+
+        return getattr(xml, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_SOAP_NAMES})
+    return sorted({*globals(), *_SOAP_NAMES, *_XML_NAMES})
 
 __all__ = [
     "AUTH_TYPES",
@@ -108,11 +120,13 @@ __all__ = [
     "LinkHeaderPaginator",
     "NextUrlPaginator",
     "OAuth2ClientCredentials",
+    "OffsetLinkPaginator",
     "OffsetPaginator",
     "PageNumberPaginator",
     "PageResponse",
     "Paginator",
     "RawResponse",
+    "SinceFilter",
     "SoapClient",
     "Vocabulary",
     "auth_strategy",
@@ -127,10 +141,12 @@ __all__ = [
     "keyset_read",
     "map_items",
     "paginator",
+    "parse_csv",
     "parse_date",
     "parse_datetime",
     "parse_json",
     "parse_retry_after",
+    "parse_xml",
     "reject",
     "retry_policy",
     "run_check",

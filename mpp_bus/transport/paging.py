@@ -8,6 +8,7 @@ would otherwise keep a sync running forever. Each paginator also says how a toke
     offset        ?offset=0, 100, 200 ... until a short page or total  OffsetPaginator
     cursor        ?cursor=<the body's next_cursor>                      CursorPaginator
     link_header   the ``Link: <...>; rel="next"`` URL                   LinkHeaderPaginator
+    link_header with ``positional: true``: a Link URL carrying an offset  OffsetLinkPaginator
     next_url      a next-page URL in the body                           NextUrlPaginator
 
 ``paginator("offset", limit=100)`` builds one by name; an unknown name fails with the list of known ones.
@@ -18,9 +19,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any
 
 import requests
 
@@ -67,7 +68,7 @@ class Paginator(ABC):
         self._seen.clear()
 
     # Tokens that count pages or records go stale when the agency's data changes between two requests.
-    positional: ClassVar[bool] = False
+    positional: bool = False
 
     def first(self) -> dict[str, Any]:
         """Parameters of the first request."""
@@ -168,11 +169,16 @@ class NextUrlPaginator(Paginator):
 
 
 class LinkHeaderPaginator(NextUrlPaginator):
-    """RFC 8288 ``Link`` header with ``rel="next"`` (GitHub style)."""
+    """RFC 8288 ``Link`` header with ``rel="next"`` (GitHub style).
 
-    def __init__(self, rel: str = "next", *, agency: str = "") -> None:
+    ``positional=True`` says the link carries a position (an offset or page number inside its URL) rather than an
+    opaque token: such links go stale when records change between two requests, so an incremental read restarts
+    from its first page after a page that moved its position (see ``keyset_read``)."""
+
+    def __init__(self, rel: str = "next", *, positional: bool = False, agency: str = "") -> None:
         super().__init__(agency=agency)
         self.rel = rel
+        self.positional = bool(positional)
 
     def extract(self, response: Any) -> str | None:
         headers = response.headers if isinstance(response, PageResponse) else {}
@@ -180,6 +186,13 @@ class LinkHeaderPaginator(NextUrlPaginator):
             if link.get("rel") == self.rel and link.get("url"):
                 return link["url"]
         return None
+
+
+class OffsetLinkPaginator(LinkHeaderPaginator):
+    """A ``Link: <...?offset=200&limit=100>; rel="next"`` header: an offset inside the link (positional)."""
+
+    def __init__(self, rel: str = "next", *, agency: str = "") -> None:
+        super().__init__(rel, positional=True, agency=agency)
 
 
 def dig(value: Any, path: tuple[str, ...]) -> Any:
@@ -208,6 +221,47 @@ def paginator(name: str, *, agency: str = "", **options: Any) -> Paginator:
         return PAGINATORS[name](agency=agency, **options)  # type: ignore[call-arg]
     except TypeError as exc:
         raise ConfigError(f"paginator {name!r}: {exc}") from None
+
+
+RESOLUTIONS: dict[str, timedelta] = {"second": timedelta(seconds=1), "minute": timedelta(minutes=1),
+                                     "day": timedelta(days=1)}
+
+
+@dataclass(frozen=True)
+class SinceFilter:
+    """How an agency's "changed since T" filter behaves: ``inclusive`` (``>= T``) or exclusive (``> T``), and the
+    ``resolution`` it compares at (second, minute or day; a day is floored in ``tz``, the agency's zone).
+
+    The time sent is the position's time floored to the resolution, and for an exclusive filter one unit earlier:
+    ``> 08:14`` asks for 08:15 again, so records changed later within the boundary minute, or left on the next page
+    of it, are not lost. The records re-served that way are recognised by ``Keyset``'s versions (same time, same
+    id, same version: skipped); an older one re-served inside the unit goes to the engine, which counts it
+    unchanged."""
+
+    inclusive: bool = True
+    resolution: str = "second"
+    tz: tzinfo = UTC
+
+    def __post_init__(self) -> None:
+        if self.resolution not in RESOLUTIONS:
+            raise ConfigError(f"unknown since resolution {self.resolution!r}; known resolutions: "
+                              f"{', '.join(RESOLUTIONS)}")
+
+    def query_time(self, moment: datetime) -> datetime:
+        """The time to send for a read that resumes at ``moment``."""
+        local = moment.astimezone(self.tz)
+        if self.resolution == "day":
+            floored = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        elif self.resolution == "minute":
+            floored = local.replace(second=0, microsecond=0)
+        else:
+            floored = local.replace(microsecond=0)
+        if not self.inclusive:
+            floored -= RESOLUTIONS[self.resolution]
+        return floored.astimezone(moment.tzinfo or UTC)
+
+
+INCLUSIVE_SECONDS = SinceFilter()
 
 
 # How many records of the boundary second a position remembers; beyond it the rest are delivered again, unchanged.
@@ -265,6 +319,10 @@ class Keyset:
         if (updated, record_id) <= (self.updated, self.id):
             return self
         return Keyset(updated, record_id, self.seen if updated == self.updated else ())
+
+    def since(self, filter: SinceFilter = INCLUSIVE_SECONDS) -> datetime:
+        """The "changed since" time to send an agency whose filter behaves as ``filter``."""
+        return filter.query_time(self.updated)
 
     def to_cursor(self) -> dict[str, Any]:
         cursor: dict[str, Any] = {"updated": self.updated.isoformat(), "id": self.id}

@@ -12,7 +12,6 @@ Parsing is strict: zeep's lenient mode lets lxml "recover" a truncated body, whi
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +33,7 @@ from mpp_bus.errors import AdapterError, AuthError, FatalError, RetriableError
 from mpp_bus.privacy import redact_text
 from mpp_bus.transport.http import MAX_RESPONSE_BYTES, error_for_status, read_bounded, translate_request_error
 from mpp_bus.transport.retry import retry_policy
+from mpp_bus.transport.xml import SAFE_PARSER, refuse_doctype
 
 SETTINGS = zeep.Settings(
     strict=True,
@@ -84,18 +84,6 @@ class _AgencyTransport(Transport):
             if resp.status_code != 200:
                 raise error_for_status(resp.status_code, resp.headers, agency=self.agency, method="GET", path=path)
             return resp.content
-
-
-# The prolog of an XML document: BOM, declaration, comments, processing instructions, then maybe a DOCTYPE.
-_DOCTYPE = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<!DOCTYPE", re.S)
-
-
-def refuse_doctype(content: bytes, *, agency: str, what: str) -> None:
-    """Refuse XML with a DTD before any parser sees it: entities (billion laughs, external ones) are only declared
-    there, and lxml's own limits would otherwise surface as an ordinary "invalid XML", which is retried."""
-    if _DOCTYPE.match(content):
-        raise FatalError(f"{what}: the agency's XML declares a DTD or entities, which the bus refuses to parse; "
-                         f"report it to the agency", agency=agency)
 
 
 def _is_xml(resp: requests.Response) -> bool:
@@ -206,12 +194,9 @@ class SoapClient:
         self.session.close()
 
 
-_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
 def response_element(content: bytes) -> etree._Element:
     """The first element of a SOAP response's Body; a DTD is refused and a Fault raised as zeep's ``Fault``."""
-    root = etree.fromstring(content, parser=_SAFE_PARSER)
+    root = etree.fromstring(content, parser=SAFE_PARSER)
     if root.getroottree().docinfo.doctype:
         raise DTDForbidden(root.getroottree().docinfo.doctype, None, None)
     body = next((child for child in root if etree.QName(child).localname == "Body"), None)

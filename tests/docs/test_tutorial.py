@@ -25,7 +25,8 @@ def blocks() -> list[tuple[str, str]]:
 
 
 def test_the_tutorial_has_the_expected_blocks():
-    assert [kind for kind, _ in blocks()] == ["console", "console", "python", "toml", "yaml", "python"]
+    assert [kind for kind, _ in blocks()] == ["console", "console", "python", "toml", "yaml", "python",
+                                              "yaml", "python"]
 
 
 def run_console(block: str, cwd: Path) -> Path:
@@ -54,7 +55,7 @@ def run_console(block: str, cwd: Path) -> Path:
 
 
 def test_the_tutorial_end_to_end(tmp_path, monkeypatch, capsys):
-    (kinds, codes) = zip(*blocks(), strict=True)
+    (kinds, codes) = zip(*blocks()[:6], strict=True)
     project = run_console(codes[0], tmp_path)
     project = run_console(codes[1], project)
     assert project == tmp_path / "mpp-adapter-sipandu"
@@ -79,3 +80,15 @@ def test_the_tutorial_end_to_end(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow-home"))
     exec(compile(codes[5], "tutorial-step-5", "exec"), {})
     assert "check" in capsys.readouterr().out
+
+
+def test_chapter_two_the_xml_agency_by_spec_alone(monkeypatch, capsys):
+    import yaml
+
+    entry, snippet = (code for _, code in blocks()[6:])
+    shipped = yaml.safe_load((ROOT / "agencies.yaml").read_text(encoding="utf-8"))["agencies"]
+    assert yaml.safe_load(entry)[0] in shipped, "the entry shown is the one in agencies.yaml"
+    monkeypatch.chdir(ROOT)
+    exec(compile(snippet, "tutorial-chapter-2", "exec"), {})
+    out = capsys.readouterr().out
+    assert "80 applications in 4 pages" in out

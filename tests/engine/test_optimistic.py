@@ -46,11 +46,11 @@ def _next() -> list[dict[str, Any]]:
 
 
 def _write(store: Any, hasher: Any, agency_id: str, records: list[dict[str, Any]], optimistic: bool) -> Any:
-    with store.engine.connect() as conn:
-        store.writer.prepare(conn)
-        with conn.begin():
+    with store.session() as session:
+        session.prepare_applications()
+        with session.transaction() as tx:
             prepared = prepare_applications(store.writer, hasher, agency_id, _page(agency_id, records), NOW)
-            return write_applications(conn, store.writer, agency_id, prepared, optimistic=optimistic)
+            return write_applications(tx, agency_id, prepared, optimistic=optimistic)
 
 
 def _stored(store: Any, agency_id: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select, type_coerce
 
-from mpp_bus.store.state import FAILED, SUCCEEDED
+from mpp_bus.store.runs import RunStatus
 from mpp_bus.store.tables import agencies, applications, quarantine, services, sync_runs
 from mpp_bus.store.types import UtcDateTime
 
@@ -29,7 +29,7 @@ class AgencySummary:
     withdrawn_services: int = 0
     applications_by_status: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
-    last_run_status: str | None = None
+    last_run_status: RunStatus | None = None
     last_run_duration_s: float | None = None
     last_run_finished_at: datetime | None = None
     last_run_breaker_state: str | None = None
@@ -70,7 +70,7 @@ def agency_summaries(conn: Connection, agency_id: str | None = None) -> list[Age
     by_stream: dict[str, dict[str, datetime]] = {}
     per_stream = scoped(
         select(sync_runs.c.agency_id, sync_runs.c.stream, func.max(sync_runs.c.finished_at))
-        .where(sync_runs.c.status == SUCCEEDED)
+        .where(sync_runs.c.status == RunStatus.SUCCEEDED)
         .group_by(sync_runs.c.agency_id, sync_runs.c.stream),
         sync_runs.c.agency_id,
     )
@@ -91,7 +91,7 @@ def agency_summaries(conn: Connection, agency_id: str | None = None) -> list[Age
                 withdrawn_services=withdrawn.get(aid, 0),
                 applications_by_status=by_status.get(aid, {}),
                 quarantined=quarantined.get(aid, 0),
-                last_run_status=run.status if run else None,
+                last_run_status=RunStatus(run.status) if run else None,
                 last_run_duration_s=run.duration_s if run else None,
                 last_run_finished_at=run.finished_at if run else None,
                 last_run_breaker_state=run.breaker_state if run else None,
@@ -109,10 +109,10 @@ def _run_health(agency_id: str | None) -> Any:
     ended = func.coalesce(sync_runs.c.finished_at, sync_runs.c.started_at)
     times = select(
         sync_runs.c.agency_id,
-        _latest(ended, sync_runs.c.status == SUCCEEDED).label("last_success_at"),
-        _latest(ended, sync_runs.c.status == FAILED).label("last_failure_at"),
+        _latest(ended, sync_runs.c.status == RunStatus.SUCCEEDED).label("last_success_at"),
+        _latest(ended, sync_runs.c.status == RunStatus.FAILED).label("last_failure_at"),
         func.max(sync_runs.c.id).label("latest_id"),
-        func.max(case((sync_runs.c.status == FAILED, sync_runs.c.id))).label("failed_id"),
+        func.max(case((sync_runs.c.status == RunStatus.FAILED, sync_runs.c.id))).label("failed_id"),
     ).group_by(sync_runs.c.agency_id)
     if agency_id:
         times = times.where(sync_runs.c.agency_id == agency_id)

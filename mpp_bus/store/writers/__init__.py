@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from mpp_bus.store.writers.base import APPLICATION_COLUMNS, EVENT_COLUMNS, ApplicationWriter, Current
+from mpp_bus.store.writers.base import (
+    APPLICATION_COLUMNS,
+    EVENT_COLUMNS,
+    ApplicationRow,
+    ApplicationWriter,
+    Current,
+    StatusEventRow,
+)
 from mpp_bus.store.writers.postgres import PostgresWriter
 from mpp_bus.store.writers.sqlite import SqliteWriter
 
@@ -19,8 +26,10 @@ def writer_for(engine: Engine) -> ApplicationWriter:
 __all__ = [
     "APPLICATION_COLUMNS",
     "EVENT_COLUMNS",
+    "ApplicationRow",
     "ApplicationWriter",
     "Current",
+    "StatusEventRow",
     "PostgresWriter",
     "SqliteWriter",
     "writer_for",

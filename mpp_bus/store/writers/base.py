@@ -5,40 +5,56 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
-# Row layouts the engine builds and the writers load, in this order.
-APPLICATION_COLUMNS = (
-    "agency_id",
-    "application_id",
-    "service_code",
-    "nik_hash",
-    "nik_masked",
-    "status",
-    "agency_status",
-    "status_at",
-    "submitted_at",
-    "sla_due_date",
-    "output_document",
-    "source_updated_at",
-    "content_hash",
-    "synced_at",
-)
-EVENT_COLUMNS = (
-    "agency_id",
-    "application_id",
-    "status",
-    "agency_status",
-    "occurred_at",
-    "idempotency_key",
-    "applied",
-    "recorded_at",
-)
 
-Current = tuple[str, Any, str]
-"""What the store holds for an application: (status, source_updated_at as the writer encodes it, content_hash)."""
+class ApplicationRow(NamedTuple):
+    """An application as the engine hands it to the writers: the columns of ``applications``, times and dates as
+    the writer encodes them (``ApplicationWriter.time``/``date``). A tuple underneath, so the writers load it as it
+    is (COPY rows, ``executemany`` parameters) in this field order."""
+
+    agency_id: str
+    application_id: str
+    service_code: str
+    nik_hash: str
+    nik_masked: str
+    status: str
+    agency_status: str
+    status_at: Any
+    submitted_at: Any
+    sla_due_date: Any
+    output_document: str | None
+    source_updated_at: Any
+    content_hash: str
+    synced_at: Any
+
+
+class StatusEventRow(NamedTuple):
+    """A reported status of an application, for its history (``status_events``); ``applied`` tells whether it
+    became the current status, or came too late (stale)."""
+
+    agency_id: str
+    application_id: str
+    status: str
+    agency_status: str
+    occurred_at: Any
+    idempotency_key: str
+    applied: bool
+    recorded_at: Any
+
+
+class Current(NamedTuple):
+    """What the store holds for an application, to decide what a newly read record does to it."""
+
+    status: str
+    source_updated_at: Any  # as the writer encodes it
+    content_hash: str
+
+
+APPLICATION_COLUMNS: tuple[str, ...] = ApplicationRow._fields
+EVENT_COLUMNS: tuple[str, ...] = StatusEventRow._fields
 
 
 class ApplicationWriter(ABC):
@@ -72,21 +88,21 @@ class ApplicationWriter(ABC):
     def current(self, conn: Connection, agency_id: str, ids: Collection[str]) -> dict[str, Current]:
         """The stored state of the applications ``ids`` of one agency, in one query."""
 
-    def insert_new(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> set[str]:
+    def insert_new(self, conn: Connection, rows: Sequence[ApplicationRow]) -> set[str]:
         """Insert the rows whose application is not stored yet and return their ids; rows of stored applications
         are left alone. Only called when ``optimistic`` is true."""
         raise NotImplementedError
 
     @abstractmethod
-    def upsert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Insert or update applications (rows laid out as ``APPLICATION_COLUMNS``), never going back in time."""
+    def upsert(self, conn: Connection, rows: Sequence[ApplicationRow]) -> None:
+        """Insert or update applications, never going back in time."""
 
     @abstractmethod
-    def add_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Insert status events (``EVENT_COLUMNS``), ignoring those whose idempotency key is already stored."""
+    def add_events(self, conn: Connection, rows: Sequence[StatusEventRow]) -> None:
+        """Insert status events, ignoring those whose idempotency key is already stored."""
 
     def write_page(
-        self, conn: Connection, rows: Sequence[tuple[Any, ...]], events: Sequence[tuple[Any, ...]]
+        self, conn: Connection, rows: Sequence[ApplicationRow], events: Sequence[StatusEventRow]
     ) -> None:
         """``upsert`` then ``add_events``; a writer may do both in fewer round trips."""
         self.upsert(conn, rows)

@@ -11,8 +11,10 @@ from sqlalchemy import Connection
 from mpp_bus.store.writers.base import (
     APPLICATION_COLUMNS,
     EVENT_COLUMNS,
+    ApplicationRow,
     ApplicationWriter,
     Current,
+    StatusEventRow,
     driver_connection,
 )
 
@@ -90,9 +92,9 @@ class PostgresWriter(ApplicationWriter):
         with driver_connection(conn).cursor() as cur:
             # Never a prepared (generic) plan: one made while the table was small would scan it whole for ever.
             cur.execute(self._current, (agency_id, list(ids)), prepare=False)
-            return {row[0]: (row[1], row[2], row[3]) for row in cur.fetchall()}
+            return {row[0]: Current(row[1], row[2], row[3]) for row in cur.fetchall()}
 
-    def insert_new(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> set[str]:
+    def insert_new(self, conn: Connection, rows: Sequence[ApplicationRow]) -> set[str]:
         if not rows:
             return set()
         with driver_connection(conn).cursor() as cur:
@@ -100,14 +102,14 @@ class PostgresWriter(ApplicationWriter):
             cur.execute(self._insert_new)
             return {row[0] for row in cur.fetchall()}
 
-    def upsert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    def upsert(self, conn: Connection, rows: Sequence[ApplicationRow]) -> None:
         self.write_page(conn, rows, ())
 
-    def add_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    def add_events(self, conn: Connection, rows: Sequence[StatusEventRow]) -> None:
         self.write_page(conn, (), rows)
 
     def write_page(
-        self, conn: Connection, rows: Sequence[tuple[Any, ...]], events: Sequence[tuple[Any, ...]]
+        self, conn: Connection, rows: Sequence[ApplicationRow], events: Sequence[StatusEventRow]
     ) -> None:
         """Two COPYs and one round trip for both set-based statements."""
         statements = []

@@ -13,8 +13,10 @@ from mpp_bus.store.types import sqlite_time
 from mpp_bus.store.writers.base import (
     APPLICATION_COLUMNS,
     EVENT_COLUMNS,
+    ApplicationRow,
     ApplicationWriter,
     Current,
+    StatusEventRow,
     driver_connection,
 )
 
@@ -53,14 +55,14 @@ class SqliteWriter(ApplicationWriter):
         cursor = driver_connection(conn).cursor()
         try:
             cursor.execute(self._current, (agency_id, json.dumps(list(ids))))
-            return {row[0]: (row[1], row[2], row[3]) for row in cursor.fetchall()}
+            return {row[0]: Current(row[1], row[2], row[3]) for row in cursor.fetchall()}
         finally:
             cursor.close()
 
-    def upsert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    def upsert(self, conn: Connection, rows: Sequence[ApplicationRow]) -> None:
         if rows:
             driver_connection(conn).executemany(self._upsert, rows)
 
-    def add_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    def add_events(self, conn: Connection, rows: Sequence[StatusEventRow]) -> None:
         if rows:
             driver_connection(conn).executemany(self._events, rows)
