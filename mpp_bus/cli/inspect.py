@@ -6,6 +6,8 @@ import argparse
 import json
 from datetime import UTC, datetime, timedelta
 
+from rich.markup import escape
+
 from mpp_bus.cli import quarantine as quarantine_actions
 from mpp_bus.cli.common import bus_from, console, fail, fmt_seconds, settings_from, table
 from mpp_bus.config import load_agencies
@@ -91,7 +93,7 @@ def check_agencies(args: argparse.Namespace) -> int:
         result = bus.check(instance.id)
         ok &= result.ok
         latency = "" if result.latency_ms is None else f"{result.latency_ms:.0f} ms"
-        rows.append((instance.id, "[green]ok[/]" if result.ok else "[red]failed[/]", latency, result.message))
+        rows.append((instance.id, "[green]ok[/]" if result.ok else "[red]failed[/]", latency, escape(result.message)))
     console.print(table("Agency checks", ["agency", "result", "latency", "message"], rows))
     return 0 if ok else 1
 

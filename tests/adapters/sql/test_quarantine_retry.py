@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from mpp_bus.cli import main
@@ -94,3 +95,15 @@ def _applications(store_url: str) -> list:
         rows = list(conn.execute(select(applications.c.application_id, applications.c.agency_status)))
     engine.dispose()
     return rows
+
+
+def test_the_sync_summary_shows_a_run_that_failed(setup, agency_db, capsys):
+    put(agency_db, "P-01", "BARU", "2025-03-01 09:00:00")
+    with agency_db.begin() as conn:
+        conn.execute(text("DROP VIEW v_permohonan"))  # the office withdrew the grant
+    capsys.readouterr()
+    assert cli(setup, "sync", AGENCY, "--stream", "applications", "--no-progress") == 1
+    captured = capsys.readouterr()
+    summary = " ".join(captured.out.split())
+    assert f"{AGENCY} │ applications │ incremental │ failed" in summary, captured.out
+    assert "view or query of the spec" in captured.err
