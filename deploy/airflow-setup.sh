@@ -5,6 +5,22 @@ set -euo pipefail
 source "$(dirname "$0")/airflow-env.sh"
 mkdir -p "$AIRFLOW_HOME"
 
+# The metadata database, when it is PostgreSQL and missing (airflow-env.sh chooses it).
+case "${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-}" in
+  postgresql*)
+    python - "$AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" <<'PY'
+import sys
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+url = make_url(sys.argv[1])
+engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+with engine.connect() as conn:
+    if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}).scalar():
+        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+        print(f"metadata: created PostgreSQL database {url.database}")
+PY
+    ;;
+esac
 airflow db migrate >/dev/null
 mpp-bus db upgrade
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from mpp_bus.config import AgencyInstance, Connection, Settings, connection_from_env, load_agencies, select
 from mpp_bus.contract import Adapter, CheckResult, StreamName, build_adapter
@@ -57,7 +58,7 @@ class Bus:
         return select(self.instances, agency_ids)
 
     @contextmanager
-    def adapter(self, agency_id: str) -> Iterator[Adapter]:  # type: ignore[type-arg]
+    def adapter(self, agency_id: str) -> Iterator[Adapter[Any]]:
         instance = self.instance(agency_id)
         adapter = build_adapter(instance, self.connections(instance.connection_id))
         try:

@@ -15,16 +15,16 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from fastapi import FastAPI, Request, status
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from mpp_bus import __version__
 from mpp_bus.api import admin, catalog, identity, pages, performance, tracking
 from mpp_bus.api.audit import AuditLog
 from mpp_bus.api.auth import TokenVerifier
 from mpp_bus.api.context import ApiContext, IdentityLookup, IdentityMatch
+from mpp_bus.api.csrf import CsrfCookieMiddleware
+from mpp_bus.api.logs import redact_server_logs
+from mpp_bus.api.security import BodyLimitMiddleware, SecurityHeadersMiddleware, install_error_pages
 from mpp_bus.api.settings import ApiSettings
 from mpp_bus.bus import Bus
 from mpp_bus.config import Settings
@@ -69,15 +69,13 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.state.context = ctx
     for module in (catalog, tracking, performance, identity, admin, pages):
         app.include_router(module.router)
-    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    install_error_pages(app)
+    # The last added runs first: headers go on every response, the 413s and the CSRF cookie's included.
+    app.add_middleware(CsrfCookieMiddleware,
+                       secure=ctx.settings.cookie_secure or ctx.environment == "production")
+    app.add_middleware(BodyLimitMiddleware, max_bytes=ctx.settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
-
-
-async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    # FastAPI echoes the offending input by default; a NIK or a name must never come back in an error body.
-    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-              for e in exc.errors()]
-    return JSONResponse(jsonable_encoder({"detail": errors}), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 def bus_identity_lookup(bus: Bus, agency_id: str) -> IdentityLookup:
@@ -97,6 +95,7 @@ def bus_identity_lookup(bus: Bus, agency_id: str) -> IdentityLookup:
 
 def app_from_env() -> FastAPI:
     """The app for ``uvicorn --factory``: settings from the environment, the store migrated to its latest schema."""
+    redact_server_logs()
     settings, api_settings = Settings(), ApiSettings()
     bus = Bus.from_settings(settings)
     bus.store.upgrade()

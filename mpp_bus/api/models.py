@@ -94,7 +94,12 @@ class ApplicationView(_Body):
     status_at: datetime
     submitted_at: datetime
     sla_due_date: date | None
-    overdue: bool = Field(description="Not finished and past its SLA due date.")
+    overdue: bool = Field(description="No decision yet (approved, rejected, completed or cancelled stop the clock) "
+                                      "and today in WIB (or, while waiting for the citizen's revision, the day that "
+                                      "wait began) is past the SLA due date moved by earlier revision waits.")
+    sla_paused: bool = Field(False, description="The SLA clock is paused: the citizen must fix something "
+                                                "(needs_revision).")
+    sla_paused_days: int = Field(0, description="Days the clock was paused for revisions; the due date moves by them.")
     output_document: str | None
     freshness: Freshness
     history: list[StatusChange]
@@ -166,7 +171,8 @@ class IdentityQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    nik: Annotated[str, Field(pattern=r"^\d{16}$", description="The NIK to check (16 digits).")]
+    # [0-9], not \d: \d also takes fullwidth and Arabic-Indic digits, which no registry knows and the hasher refuses.
+    nik: Annotated[str, Field(pattern=r"^[0-9]{16}$", description="The NIK to check (16 ASCII digits).")]
     name: Annotated[str, Field(min_length=1, max_length=200, description="Full name as on the KTP.")]
     birth_date: date
 

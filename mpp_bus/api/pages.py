@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qs, urlencode
@@ -21,9 +22,11 @@ from mpp_bus.api.auth import AuthenticationError, Principal
 from mpp_bus.api.catalog import detail as service_detail
 from mpp_bus.api.catalog import summary
 from mpp_bus.api.context import ApiContext, context
+from mpp_bus.api.csrf import csrf_field, require_csrf
 from mpp_bus.api.tracking import TRACKING_PURPOSE, applications_of
-from mpp_bus.canonical import Channel
+from mpp_bus.canonical import Channel, Status
 from mpp_bus.canonical.entities import REGION_CODE
+from mpp_bus.regions import provinces, regencies
 from mpp_bus.store import CatalogFilter
 
 SESSION_COOKIE = "mpp_sesi"
@@ -63,6 +66,7 @@ def rupiah(value: int) -> str:
 
 
 templates.env.filters.update(tanggal=tanggal, rupiah=rupiah)
+templates.env.globals.update(csrf_field=csrf_field)
 
 
 def session(request: Request, ctx: ApiContext) -> Principal | None:
@@ -100,7 +104,7 @@ def sign_in_form(request: Request, alasan: Annotated[str | None, Query(max_lengt
     return templates.TemplateResponse(request, "masuk.html", {"pesan": SIGN_IN_REASONS.get(alasan or "")})
 
 
-@router.post("/masuk")
+@router.post("/masuk", dependencies=[Depends(require_csrf)])
 async def sign_in(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
@@ -114,13 +118,19 @@ async def sign_in(request: Request, ctx: Annotated[ApiContext, Depends(context)]
     return response
 
 
-@router.post("/keluar")
+@router.post("/keluar", dependencies=[Depends(require_csrf)])
 def sign_out() -> Response:
     return to_sign_in("keluar")
 
 
 @router.get("/lacak", response_class=HTMLResponse)
-def tracking_page(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Response:
+def tracking_page(
+    request: Request,
+    ctx: Annotated[ApiContext, Depends(context)],
+    status_: Annotated[str | None, Query(alias="status", max_length=20)] = None,
+    instansi: Annotated[str | None, Query(max_length=64)] = None,
+    nomor: Annotated[str | None, Query(max_length=128)] = None,
+) -> Response:
     who = session(request, ctx)
     if who is None:
         return to_sign_in("sesi-berakhir" if request.cookies.get(SESSION_COOKIE) else "perlu-masuk")
@@ -130,9 +140,20 @@ def tracking_page(request: Request, ctx: Annotated[ApiContext, Depends(context)]
     ctx.audit_read(who, "applications.list", f"applications:{len(views)}", subject_nik_hash=who.nik_hash,
                    purpose=TRACKING_PURPOSE + " (portal page)")
     now = ctx.clock()
+    # A citizen's applications are few: filter the views the API also serves rather than ask the store again.
+    agencies = sorted({(v.agency.id, v.agency.name) for v in views}, key=lambda a: a[1])
+    chosen_status = status_ if status_ in {s.value for s in Status} else None
+    number = (nomor or "").strip().lower()
+    shown = [v for v in views if (chosen_status is None or v.status == chosen_status)
+             and (not instansi or v.agency.id == instansi) and (not number or number in v.application_id.lower())]
     return templates.TemplateResponse(request, "lacak.html", {
         "who": who,
-        "permohonan": views,
+        "permohonan": shown,
+        "semua": len(views),
+        "status_list": list(Status),
+        "instansi_list": agencies,
+        "isian": {"status": chosen_status or "", "instansi": instansi or "", "nomor": nomor or ""},
+        "batas_basi": ctx.settings.stale_after_hours,
         "sejak": lambda value: sejak(value, now),
         "hari_ini": now.astimezone(WIB).date(),
     })
@@ -144,18 +165,18 @@ def catalog_page(
     ctx: Annotated[ApiContext, Depends(context)],
     q: Annotated[str | None, Query(max_length=100)] = None,
     kategori: Annotated[str | None, Query(max_length=100)] = None,
-    wilayah: Annotated[str | None, Query(max_length=20)] = None,
+    wilayah: Annotated[str | None, Query(max_length=100)] = None,
     kanal: Annotated[str | None, Query(max_length=20)] = None,
     halaman: Annotated[int, Query(ge=1, le=5000)] = 1,
 ) -> Response:
-    who = session(request, ctx)
-    if who is None:
-        return to_sign_in("perlu-masuk")
+    who = session(request, ctx)  # the catalog is public; a session only changes the header
     problems = []
     region = (wilayah or "").strip() or None
     if region and not _is_region(region):
-        problems.append("Kode wilayah harus berbentuk kode Kemendagri, misalnya 33.14.")
-        region = None
+        region = _region_named(region)  # a name typed or picked from the list
+        if region is None:
+            problems.append("Wilayah tidak dikenal: pilih nama provinsi atau kabupaten/kota dari daftar, atau tulis "
+                            "kode Kemendagri, misalnya 33.14.")
     channel = kanal if kanal in {c.value for c in Channel} else None
     where = CatalogFilter(text=(q or "").strip() or None, category=kategori or None, region=region,
                                   channel=channel)
@@ -169,6 +190,7 @@ def catalog_page(
         "halaman_terakhir": max(1, -(-total // PAGE_SIZE)),
         "kategori_list": kategori_list,
         "kanal_list": list(Channel),
+        "wilayah_list": _region_names(),
         "isian": {"q": q or "", "kategori": kategori or "", "wilayah": wilayah or "", "kanal": channel or ""},
         "masalah": problems,
         "tautan": lambda page: "/layanan?" + urlencode({**{k: v for k, v in {
@@ -179,11 +201,9 @@ def catalog_page(
 @router.get("/layanan/{agency_id}/{code}", response_class=HTMLResponse)
 def service_page(request: Request, ctx: Annotated[ApiContext, Depends(context)], agency_id: str,
                  code: str) -> Response:
-    who = session(request, ctx)
-    if who is None:
-        return to_sign_in("perlu-masuk")
+    who = session(request, ctx)  # the catalog is public; a session only changes the header
     try:
-        service = service_detail(ctx, who, agency_id, code)
+        service = service_detail(ctx, agency_id, code)
     except HTTPException as exc:  # the API's 404 becomes the page's own message
         if exc.status_code != status.HTTP_404_NOT_FOUND:
             raise
@@ -196,3 +216,18 @@ def service_page(request: Request, ctx: Annotated[ApiContext, Depends(context)],
 
 def _is_region(value: str) -> bool:
     return re.fullmatch(REGION_CODE, value) is not None
+
+
+@lru_cache(maxsize=1)
+def _region_names() -> tuple[tuple[str, str], ...]:
+    """(name, code) of every province and regency, for the region picker; names as Kemendagri writes them."""
+    return tuple(sorted([(p.name, p.code) for p in provinces()] + [(r.name, r.code) for r in regencies()]))
+
+
+def _region_named(value: str) -> str | None:
+    wanted = " ".join(value.lower().replace("kab.", "kabupaten").split())
+    matches = [code for name, code in _region_names() if name.lower() == wanted]
+    if not matches:  # "sragen" for "Kabupaten Sragen", when only one region has that name
+        matches = [code for name, code in _region_names()
+                   if name.lower().removeprefix("kabupaten ").removeprefix("kota ").removeprefix("provinsi ") == wanted]
+    return matches[0] if len(matches) == 1 else None

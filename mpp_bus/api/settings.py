@@ -21,6 +21,17 @@ from mpp_bus.errors import ConfigError
 # Only for development and tests; refused when MPP_ENVIRONMENT=production.
 _DEVELOPMENT_JWT_SECRET = "mpp-bus-development-only-jwt-key-do-not-use"
 
+# Why personal data may be read, as a caller states it in X-Purpose: a closed list, so the audit log says something
+# an auditor can count, and free text cannot carry personal data into it.
+DEFAULT_PURPOSES = (
+    "tracking",
+    "cek status",
+    "sign-up verification",
+    "admin support",
+    "audit review",
+    "complaint handling",
+)
+
 
 class ApiSettings(BaseSettings):
     """How the API authenticates callers, whom it lets do what, and how it limits identity look-ups."""
@@ -51,6 +62,20 @@ class ApiSettings(BaseSettings):
 
     stale_after_hours: Annotated[float, Field(gt=0)] = 24.0
     cookie_secure: bool = False
+
+    # Identity look-ups: ``verify_limit_per_nik`` counts per caller and NIK (one caller's guesses never lock out the
+    # owner signing up through another), ``verify_limit_per_caller`` per caller, and the global per-NIK limit is
+    # high and short-windowed: it only slows a crowd of callers down.
+    verify_limit_per_nik_global: Annotated[int, Field(ge=1)] = 20
+    verify_global_window_seconds: Annotated[int, Field(ge=1)] = 300
+
+    purposes: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PURPOSES),
+        description="The purposes a caller may state in X-Purpose (compared without case); anything else is "
+                    "refused. MPP_API_PURPOSES takes a JSON list.")
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    report_cache_seconds: Annotated[int, Field(ge=0)] = 60
+    report_live_per_minute: Annotated[int, Field(ge=1)] = 6
 
     def signing_key(self, environment: str) -> str:
         """The HS256 shared secret (development and tests only)."""

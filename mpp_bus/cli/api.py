@@ -18,7 +18,7 @@ from mpp_bus.cli.common import console, fail, settings_from
 OPENAPI_FILE = Path("docs/openapi.json")
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     api = commands.add_parser("api", help="the portal read API and citizen pages")
     actions = api.add_subparsers(dest="api_command", required=True, metavar="ACTION")
 

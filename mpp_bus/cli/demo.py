@@ -13,6 +13,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from rich.table import Table
+
 from mpp_bus.bus import Bus
 from mpp_bus.cli.common import console, fail, settings_from, table
 from mpp_bus.cli.sync import results_table, sync_agencies
@@ -29,7 +31,7 @@ MOCK_CONNECTIONS = {
 }
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("demo", help="run the bus end to end against the mock agencies into a fresh SQLite store")
     p.add_argument("--database", type=Path, default=Path("var/demo.db"), help="SQLite file (recreated)")
     p.add_argument("--applications", type=int, default=2000, help="applications per mock agency dataset")
@@ -105,7 +107,7 @@ def check_incremental_saw(advanced: dict[str, int], incremental: Sequence[RunRec
     return None
 
 
-def summary_table(store: Store):  # noqa: ANN201 - a rich Table
+def summary_table(store: Store) -> Table:
     rows = []
     for s in store.agency_summaries():
         by_status = ", ".join(f"{k} {v}" for k, v in sorted(s.applications_by_status.items()))

@@ -15,7 +15,7 @@ from mpp_bus.store import AgencySummary, create_store
 from mpp_bus.store.breakers import BreakerState, BreakerStatus
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     commands.add_parser("agencies", help="list the configured agency instances").set_defaults(run=agencies)
 
     check = commands.add_parser("check", help="can the bus reach these agencies with their credentials")

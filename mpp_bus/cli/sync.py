@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from mpp_bus.bus import Bus
 from mpp_bus.cli.common import bus_from, console, fail, fmt_seconds, table
@@ -20,7 +21,7 @@ from mpp_bus.store import RunRecord
 log = logging.getLogger(__name__)
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("sync", help="sync agencies into the portal store")
     p.add_argument("agency_ids", nargs="*", metavar="AGENCY", help="agency ids (see `mpp-bus agencies`)")
     p.add_argument("--all", action="store_true", help="every enabled agency")
@@ -96,7 +97,7 @@ def _recorded_run(bus: Bus, agency_id: str, stream: str, began: datetime) -> lis
     return [r for r in latest if r.started_at >= began and not r.ok]
 
 
-def results_table(results: Sequence[RunRecord]):  # noqa: ANN201 - a rich Table
+def results_table(results: Sequence[RunRecord]) -> Table:
     return table(
         "Sync runs",
         ["agency", "stream", "mode", "status", "read", "stored", "unchanged", "stale", "quarantined", "withdrawn",

@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 from mpp_bus.store.database import make_engine
+from mpp_bus.store.limits import Limit, RateCounters, Refusal, Ticket
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import upgrade
 from mpp_bus.store.queries import CitizenApplication, HistoryEntry, OpenRecord, QuarantineItem
@@ -52,11 +53,14 @@ __all__ = [
     "Current",
     "CursorState",
     "HistoryEntry",
+    "Limit",
     "OpenRecord",
     "Outcome",
     "PageTransaction",
     "QuarantineItem",
     "QuarantineRow",
+    "RateCounters",
+    "Refusal",
     "RunCounts",
     "RunRecord",
     "RunStatus",
@@ -67,6 +71,7 @@ __all__ = [
     "StoredVersion",
     "SyncLock",
     "SyncSession",
+    "Ticket",
     "create_store",
     "make_engine",
     "upgrade",

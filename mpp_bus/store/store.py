@@ -163,7 +163,8 @@ class Store:
 
     def search_services(self, where: catalog.CatalogFilter, *, limit: int,
                         offset: int) -> tuple[int, list[catalog.CatalogService]]:
-        """Services on offer matching ``where``, ordered by agency and code, with the total count."""
+        """Services on offer matching ``where``, best match first when it has text (else by agency and code), with
+        the total count."""
         with self.engine.connect() as conn:
             return catalog.search_services(conn, where, limit=limit, offset=offset)
 

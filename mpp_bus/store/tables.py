@@ -219,10 +219,45 @@ agency_breakers = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
+# Attempt counters of the API's rate limits (identity look-ups, live reports): one row per limit, key and fixed
+# window, incremented by one atomic upsert so that every API process sees the same count.
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("window_start", BigInteger, primary_key=True, autoincrement=False),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
+)
+
+# Catalog search: words citizens use for a service that its own text does not contain (old names such as IMB for
+# PBG, abbreviations, spelling variants). Rows are data, seeded by migration 0006; ``term`` is matched against the
+# words of a query, ``synonym`` is searched as well.
+search_synonyms = Table(
+    "search_synonyms",
+    metadata,
+    Column("term", String(100), primary_key=True),
+    Column("synonym", String(200), primary_key=True),
+)
+
+# On SQLite the catalog search reads an FTS5 table (trigram tokenizer) that triggers keep in step with ``services``
+# (migration 0006). It is derived data, not a table of the model: schema comparisons and autogenerate skip it and
+# the shadow tables FTS5 creates beside it.
+SEARCH_INDEX = "services_search"
+
+
+def is_derived(name: str | None) -> bool:
+    """True for the search index objects migrations create beside the model: on SQLite the FTS5 table and its shadow
+    tables, on PostgreSQL the trigram index (an operator class the model does not describe)."""
+    return name is not None and (name == SEARCH_INDEX or name.startswith(SEARCH_INDEX + "_"))
+
+
 TABLES = (agencies, services, applications, status_events, sync_cursors, sync_runs, quarantine, sync_locks,
-          audit_log, performance_reports, agency_breakers)
+          audit_log, performance_reports, agency_breakers, rate_counters, search_synonyms)
 
 __all__ = [
+    "SEARCH_INDEX",
     "TABLES",
     "agencies",
     "agency_breakers",
@@ -230,7 +265,10 @@ __all__ = [
     "performance_reports",
     "applications",
     "metadata",
+    "is_derived",
     "quarantine",
+    "rate_counters",
+    "search_synonyms",
     "services",
     "status_events",
     "sync_cursors",

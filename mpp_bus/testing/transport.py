@@ -197,11 +197,12 @@ class ReplayTransport(BaseAdapter):
         key = request_key(_request(request))
         answers = self.cassette.interactions.get(key)
         if not answers:
-            path = self.cassette.path or "PATH"
-            of = f" of the `{self.cassette.adapter}` adapter" if self.cassette.adapter else ""
+            path = self.cassette.path or "the recording"
+            of = f" a `{self.cassette.adapter}` adapter" if self.cassette.adapter else " the adapter"
             raise NotRecorded(f"the request {key} is not in the recorded responses ({path}): the adapter asks for "
-                              f"something the recording lacks; record it again with `mpp-bus record AGENCY "
-                              f"--output {path}` (AGENCY: an instance{of} on a test system, never production)")
+                              f"something the recording lacks; record it again with "
+                              f"`mpp_bus.testing.record(build, Path('{path}'))`, build making{of} for a test system "
+                              "(never production)")
         index = self._served.get(key, 0)
         self._served[key] = index + 1
         entry = answers[min(index, len(answers) - 1)]

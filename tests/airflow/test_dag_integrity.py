@@ -105,3 +105,43 @@ def test_generated_national_config_parses_cleanly(tmp_path: Path, no_io: None, m
     assert len(bag.dag_ids) == 601
     sragen = bag.dags["mpp_sync__dpmptsp-3314"]
     assert "region:33.14" in sragen.tags and sragen.get_task("check").queue == "jawa"
+
+
+@pytest.mark.parametrize("wanted", ["mpp_sync__dpmptsp-3314", REPORT_DAG_ID])
+def test_a_task_process_builds_only_its_own_dag(wanted: str, tmp_path: Path, no_io: None,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # What the task runner sets before it parses the DAG file (Airflow's parsing context).
+    path = tmp_path / "agencies-600.yaml"
+    write_agencies(path, 600)
+    monkeypatch.setenv("MPP_AGENCIES_FILE", str(path))
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", wanted)
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_TASK_ID", "check" if wanted != REPORT_DAG_ID else "write_report")
+    bag = DagBag(dag_folder=str(DAGS))
+    assert bag.import_errors == {}
+    assert bag.dag_ids == [wanted]
+    dag = bag.dags[wanted]
+    assert dag is not None
+    if wanted == REPORT_DAG_ID:
+        assert len(dag.timetable.asset_condition.objects) == 1200
+    else:
+        assert [t.task_id for t in dag.topological_sort()] == ["check", "sync_catalog", "sync_applications",
+                                                               "record_run"]
+        assert dag.get_task("check").pool == "mpp_dpmptsp-3314"
+
+
+def test_a_dag_id_the_file_does_not_define_builds_everything(no_io: None) -> None:
+    dags = build_dags(ROOT / "agencies.yaml", only="mpp_sync__nowhere")
+    assert set(dags) == {f"mpp_sync__{i.id}" for i in SHIPPED if i.enabled} | {REPORT_DAG_ID}
+    assert set(build_dags(ROOT / "agencies.yaml", only="mpp_sync__oss")) == {"mpp_sync__oss"}
+
+
+def test_one_task_per_instance_carries_the_whole_run(no_io: None) -> None:
+    from mpp_bus.airflow.factory import DagSettings
+
+    dags = build_dags(ROOT / "agencies.yaml", DagSettings(one_task_per_instance=True))
+    dag = dags["mpp_sync__oss"]
+    assert [t.task_id for t in dag.tasks] == ["sync"]
+    task = dag.get_task("sync")
+    assert task.pool == "mpp_oss" and task.retries >= 1
+    assert task.outlets == [stream_asset("oss", "catalog"), stream_asset("oss", "applications")]
+    assert REPORT_DAG_ID in dags

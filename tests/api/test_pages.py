@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -12,16 +13,26 @@ from tests.api.seed import BUDI, SITI
 
 
 def sign_in(client, token):
-    return client.post("/masuk", content=f"token={token}",
+    # As a browser does: open the form (which sets the CSRF cookie) and send it back with its hidden token.
+    form = client.get("/masuk")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    return client.post("/masuk", content=f"csrf_token={csrf}&token={token}",
                        headers={"Content-Type": "application/x-www-form-urlencoded"}, follow_redirects=False)
 
 
 def test_pages_need_a_session(client):
-    for path in ("/lacak", "/layanan", "/layanan/djp/EFIN"):
+    for path in ("/lacak",):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/masuk")
     page = client.get("/lacak")
     assert "Silakan masuk terlebih dahulu" in page.text and 'lang="id"' in page.text
+
+
+def test_the_catalog_pages_are_public(client):
+    listing = client.get("/layanan", params={"q": "imb"}, follow_redirects=False)
+    assert listing.status_code == 200 and "Persetujuan Bangunan Gedung" in listing.text
+    detail = client.get("/layanan/djp/EFIN", follow_redirects=False)
+    assert detail.status_code == 200 and "Aktivasi EFIN" in detail.text
 
 
 def test_sign_in_sets_an_httponly_cookie_and_shows_own_applications(client, seeded):
@@ -54,8 +65,11 @@ def test_catalog_page_search_filters_and_detail(client, seeded):
     sign_in(client, seeded.token("siti", nik=SITI))
     page = client.get("/layanan", params={"q": "pajak", "kanal": "mobile"})
     assert "1 layanan ditemukan" in page.text and "Pendaftaran NPWP Orang Pribadi" in page.text
-    bad = client.get("/layanan", params={"wilayah": "Sragen"})
-    assert "Kode wilayah harus berbentuk kode Kemendagri" in bad.text and "4 layanan ditemukan" in bad.text
+    bad = client.get("/layanan", params={"wilayah": "Atlantis"})
+    assert "Wilayah tidak dikenal" in bad.text and "4 layanan ditemukan" in bad.text
+    by_name = client.get("/layanan", params={"wilayah": "Sragen"})  # a name is resolved to its code (33.14)
+    assert "3 layanan ditemukan" in by_name.text and "Aktivasi EFIN" not in by_name.text
+    assert '<option value="Kabupaten Sragen">33.14</option>' in by_name.text
     detail = client.get("/layanan/dpmptsp-3314/SIP")
     assert "Surat Tanda Registrasi" in detail.text and "5 hari kerja" in detail.text
     missing = client.get("/layanan/dpmptsp-3314/TIDAK-ADA")

@@ -106,5 +106,5 @@ def test_a_request_missing_from_a_recording_fails_at_once_and_says_how_to_record
         client.get_json("/v2/permohonan", {"halaman": 3})
     message = str(info.value)
     assert "GET" in message and "/v2/permohonan" in message and "halaman=3" in message, message
-    assert f"`mpp-bus record AGENCY --output {path}`" in message and "`tax` adapter" in message, message
+    assert f"`mpp_bus.testing.record(build, Path('{path}'))`" in message and "`tax` adapter" in message, message
     assert slept == [], "retried a request that no retry can make appear"
