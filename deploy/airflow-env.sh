@@ -20,6 +20,12 @@ if [ "$AIRFLOW_METADATA" != "sqlite" ]; then
   # psycopg 3 also serves Airflow's async engine (otherwise Airflow looks for asyncpg).
   export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC:-$AIRFLOW__DATABASE__SQL_ALCHEMY_CONN}"
 fi
+# A demo on a small machine: a few task processes, not one per core times 16 (32 idle workers, about 1.9 GB).
+export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-8}"
+export AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG="${AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG:-4}"
+export AIRFLOW__API__WORKERS="${AIRFLOW__API__WORKERS:-1}"
+export AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES="${AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES:-1}"
+export AIRFLOW__CELERY__WORKER_CONCURRENCY="${AIRFLOW__CELERY__WORKER_CONCURRENCY:-4}"
 export MPP_AGENCIES_FILE="${MPP_AGENCIES_FILE:-$ROOT/agencies.yaml}"
 export MPP_DATABASE_URL="${MPP_DATABASE_URL:-sqlite:///$ROOT/var/mpp-bus.db}"
 export MPP_ENVIRONMENT="${MPP_ENVIRONMENT:-development}"

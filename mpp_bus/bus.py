@@ -71,7 +71,7 @@ class Bus:
             with self.adapter(agency_id) as adapter:
                 return adapter.check()
         except ConfigError as exc:
-            return CheckResult(ok=False, message=str(exc))
+            return CheckResult(ok=False, message=str(exc), details={"error_class": "ConfigError", "retriable": False})
 
     def streams_of(self, agency_id: str) -> list[StreamName]:
         with self.adapter(agency_id) as adapter:

@@ -4,7 +4,8 @@
      ├── ConfigError            fix the configuration (the message names the field)
      ├── AdapterError           raised while talking to an agency; carries agency, stream and record id
      │    ├── RetriableError    try again later: timeouts, dropped connections, 429, 5xx, maintenance
-     │    │    └── RateLimitedError   the agency said when (``retry_after`` seconds)
+     │    │    └── RateLimitedError   the agency said when (``retry_after`` seconds); ``maintenance`` when it is
+     │    │                           down for an announced window (HTTP 503 with Retry-After), with its message
      │    ├── FatalError        retrying will not help: bad credentials, 4xx, SOAP faults of our making
      │    │    └── AuthError
      │    └── SkippableError    one record is bad: quarantine it and go on
@@ -62,10 +63,14 @@ class RetriableError(AdapterError):
 
 
 class RateLimitedError(RetriableError):
-    """The agency asked us to slow down (HTTP 429 or 503 with Retry-After)."""
+    """The agency asked us to wait: slow down (HTTP 429), or it is down for maintenance (HTTP 503 with Retry-After;
+    ``maintenance`` is true and ``agency_message`` holds what the agency said, redacted)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **where: str | None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, maintenance: bool = False,
+                 agency_message: str | None = None, **where: str | None) -> None:
         self.retry_after = retry_after
+        self.maintenance = maintenance
+        self.agency_message = agency_message
         super().__init__(message, **where)
 
 

@@ -170,7 +170,7 @@ class SqlAdapter(AgencyAdapter[SqlConfig]):
             config.sqlalchemy_url(instance.id, instance.connection_id), pool_pre_ping=True,
             connect_args=_connect_timeout(config, instance.timeout_seconds))
         self.compiled = {name: _Stream(name, d, self) for name, d in self.spec.streams.items()}
-        self.stream_specs = tuple(s.spec for s in self.compiled.values())  # type: ignore[misc]
+        self.stream_specs = tuple(s.spec for s in self.compiled.values())  # type: ignore[misc]  # per instance
 
     # --- building ------------------------------------------------------------------------------------------------
 

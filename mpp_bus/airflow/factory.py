@@ -23,11 +23,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from airflow.sdk import DAG, Asset, AssetAny, CronDataIntervalTimetable, CronTriggerTimetable, get_parsing_context
+from airflow.sdk import (
+    DAG,
+    Asset,
+    AssetAny,
+    AssetOrTimeSchedule,
+    CronDataIntervalTimetable,
+    CronTriggerTimetable,
+    Param,
+    get_parsing_context,
+)
 from airflow.sdk.configuration import conf as airflow_conf
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mpp_bus.airflow.alerts import MppFailureNotifier
 from mpp_bus.airflow.operators import (
     MppCheckOperator,
     MppRecordRunOperator,
@@ -55,6 +65,12 @@ class DagSettings(BaseSettings):
     report_schedule_on_assets: bool = True
     # One task per agency run instead of four (check, two streams, summary): measured by `bench-sweep`.
     one_task_per_instance: bool = False
+    # A sync run whose quarantined share of the records read exceeds this fails (None: it only warns).
+    quarantine_fail_ratio: Annotated[float | None, Field(ge=0, le=1)] = None
+    # However many assets land, the report refreshes the performance snapshot at most this often; it runs daily
+    # (report_fallback_schedule) even when no data lands, so a national outage is still reported.
+    report_min_refresh_seconds: Annotated[float, Field(ge=0)] = 300.0
+    report_fallback_schedule: str = "@daily"
 
 
 def pool_name(agency_id: str) -> str:
@@ -157,16 +173,21 @@ def build_sync_dag(
     dag_args = dict(dag_args if dag_args is not None else _dag_defaults())
     data_intervals = dag_args.pop("data_intervals")
     common: dict[str, Any] = {"agency_id": instance.id, "agencies_file": str(path), "pool": pool_name(instance.id)}
-    # Trigger with the config {"full_refresh": true} to re-read everything. (Not a DAG param: validating params
-    # costs a JSON Schema check per DAG at parse time.)
-    full_refresh = "{{ dag_run.conf.get('full_refresh', False) if dag_run.conf else False }}"
+    # The trigger form shows a "full_refresh" switch (a DAG param); a raw {"full_refresh": true} conf still works.
+    full_refresh = "{{ params.full_refresh }}"
     # Passed to each operator rather than as default_args, which Airflow deep-copies for every task.
     common.update(task_args)
+    # Told once per outage (the store keeps which alerts are open), after the last retry, not on each one.
+    common["on_failure_callback"] = MppFailureNotifier(agency_id=instance.id, agency_name=instance.name,
+                                                       agencies_file=str(path))
     if instance.queue:
         common["queue"] = instance.queue
     with DAG(
         dag_id=dag_id(instance.id),
-        description=f"Sync {instance.name} into the portal store",
+        dag_display_name=instance.name,
+        description=sync_description(instance),
+        params={"full_refresh": Param(False, type="boolean", title="Full refresh",
+                                      description="Read everything again instead of only what changed")},
         schedule=timetable(instance.schedule, data_intervals),
         start_date=START_DATE,
         catchup=False,
@@ -186,21 +207,28 @@ def build_sync_dag(
         check = MppCheckOperator(task_id="check", **common)
         catalog = MppSyncOperator(
             task_id="sync_catalog", stream=StreamName.CATALOG.value, full_refresh=full_refresh,
-            outlets=[stream_asset(instance.id, "catalog")], **common,
+            quarantine_fail_ratio=settings.quarantine_fail_ratio, outlets=[stream_asset(instance.id, "catalog")],
+            **common,
         )
         applications = MppSyncOperator(
             task_id="sync_applications", stream=StreamName.APPLICATIONS.value, full_refresh=full_refresh,
-            outlets=[stream_asset(instance.id, "applications")],
+            quarantine_fail_ratio=settings.quarantine_fail_ratio, outlets=[stream_asset(instance.id, "applications")],
             # An agency without a catalog stream skips sync_catalog; its applications still sync.
             trigger_rule="none_failed", **common,
         )
         record = MppRecordRunOperator(
             task_id="record_run", agency_id=instance.id, sync_task_ids=["sync_catalog", "sync_applications"],
-            upstream_task_ids_to_check=["check", "sync_catalog", "sync_applications"],
+            upstream_task_ids_to_check=["check", "sync_catalog", "sync_applications"], agencies_file=str(path),
             trigger_rule="all_done", **{**task_args, "retries": 0},
         )
         check >> catalog >> applications >> record
     return dag
+
+
+def sync_description(instance: AgencyInstance) -> str:
+    """What the DAG list shows and its search finds: the agency's name, id, level and region."""
+    region = f", region {instance.region_code}" if instance.region_code else ""
+    return f"{instance.name} ({instance.id}, {instance.level}{region}): sync into the portal store"
 
 
 def tags(instance: AgencyInstance) -> list[str]:
@@ -214,7 +242,9 @@ def tags(instance: AgencyInstance) -> list[str]:
 def build_report_dag(instances: list[AgencyInstance], path: Path, settings: DagSettings) -> DAG:
     """The report DAG: runs whenever any agency's catalog or applications land, and at least daily otherwise."""
     assets = [stream_asset(i.id, s) for i in instances for s in ("catalog", "applications")]
-    schedule: Any = AssetAny(*assets) if settings.report_schedule_on_assets and assets else "@daily"
+    fallback = CronTriggerTimetable(settings.report_fallback_schedule, timezone="UTC")
+    schedule: Any = (AssetOrTimeSchedule(timetable=fallback, assets=AssetAny(*assets))
+                     if settings.report_schedule_on_assets and assets else fallback)
     with DAG(
         dag_id=REPORT_DAG_ID,
         description="Performance snapshot refreshed in the portal store; stale agencies logged",
@@ -226,7 +256,8 @@ def build_report_dag(instances: list[AgencyInstance], path: Path, settings: DagS
         tags=["mpp-bus", "report"],
         doc_md=REPORT_DOC,
     ) as dag:
-        MppReportOperator(task_id="write_report", agencies_file=str(path))
+        MppReportOperator(task_id="write_report", agencies_file=str(path),
+                          min_refresh_seconds=settings.report_min_refresh_seconds)
     return dag
 
 
@@ -258,7 +289,7 @@ and at most one run is active at a time. Credentials come from the Airflow Conne
    `{instance.connection_id}` (Admin -> Connections), then *Clear* the task.
 3. A sync task failed: the engine recorded the run (`mpp-bus runs`); records that could not be mapped are in
    quarantine (`mpp-bus quarantine list`), not lost. Fix the cause, then *Clear* the task; it resumes from the
-   stored cursor. Trigger with `{{"full_refresh": true}}` to read everything again.
+   stored cursor. Trigger with the *Full refresh* switch to read everything again.
 4. A run stuck in *queued*: the pool `{pool_name(instance.id)}` is missing (`airflow pools list`) or full.
 
 Other agencies are never affected: each has its own DAG, pool and breaker.
@@ -268,11 +299,13 @@ Other agencies are never affected: each has its own DAG, pool and breaker.
 REPORT_DOC = """\
 ### Performance and freshness report
 
-Runs whenever any agency's catalog or applications land (Assets `mpp://portal/...`). It refreshes the performance
-snapshot in the store (`performance_reports`: per agency and service, the share finished within SLA, the median
+Runs whenever any agency's catalog or applications land (Assets `mpp://portal/...`), and daily even when nothing
+lands. It refreshes the performance snapshot (at most once per `MPP_AIRFLOW_REPORT_MIN_REFRESH_SECONDS`) in the
+store (`performance_reports`: per agency and service, the share finished within SLA, the median
 processing time and the backlog), which the portal API serves at `/api/v1/reports/performance`. It then checks every
-configured agency's freshness (stale: no successful sync for twice its schedule) and logs the stale ones and the
-overdue applications; the task's result carries the counts.
+configured agency's freshness (stale: no successful sync for twice its schedule) and failures (its newest run or
+check failed), logs both and the overdue applications, and mails one alert per newly stale agency (Connection
+`mpp_alerts_smtp`); the task's result carries the counts. The same health shows on the *MPP agencies* page.
 
 **When it fails**: the store is unreachable or not migrated (`mpp-bus db upgrade`). Clear the task once fixed; the
 report is recomputed from the store, so nothing is lost by skipping a run.

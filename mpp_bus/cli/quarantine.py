@@ -22,7 +22,7 @@ from mpp_bus.contract import StreamName
 from mpp_bus.reconcile import RetryOutcome, retry
 
 
-def register_actions(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = actions.add_parser("retry", help="read quarantined records again from their agency (after fixing the cause)")
     p.add_argument("item_id", type=int, nargs="?", metavar="ID", help="one quarantine row (see `mpp-bus quarantine`)")
     p.add_argument("--reason", metavar="TEXT", help="every open row whose reason contains TEXT")

@@ -73,5 +73,5 @@ def retry(engine: SyncEngine, adapter: Adapter[Any], stream: StreamName, record_
         result = engine.sync(adapter, stream, breaker=breaker)
         return RetryOutcome(result, [])
     read = RecordRead(adapter, stream, record_ids)
-    result = engine.sync(read, stream, breaker=breaker)  # type: ignore[arg-type]
+    result = engine.sync(read, stream, breaker=breaker)  # type: ignore[arg-type]  # RecordRead is an adapter by duck typing
     return RetryOutcome(result, sorted(read.wanted - read.found))

@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from mpp_bus.canonical.entities import Agency
-from mpp_bus.store import queries, state
+from mpp_bus.store import alerts, queries, state
 from mpp_bus.store.breakers import BreakerStatus, StoreBreakerStates
 from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
@@ -24,6 +24,9 @@ from mpp_bus.store.reads import audit, catalog, content, health, performance, re
 from mpp_bus.store.runs import RunCounts, RunRecord, RunStatus
 from mpp_bus.store.session import SyncSession
 from mpp_bus.store.writers import ApplicationWriter, writer_for
+
+# The stream name of a run that records a failed check (a pseudo-stream: no data, only the outcome).
+CHECK_STREAM = "check"
 
 
 class Store:
@@ -102,6 +105,27 @@ class Store:
         """One connection for the pages of a run, each page in its own ``SyncSession.transaction()``."""
         with self.engine.connect() as conn:
             yield SyncSession(conn, self.writer)
+
+    def record_failed_check(self, agency: Agency, *, adapter: str | None, error: str, duration_s: float | None,
+                            now: datetime) -> int:
+        """A check that failed, kept as a run (stream ``check``, status failed, with the error), so the health view,
+        the runs list and the report see an outage even when no sync started. Returns the run id."""
+        with self.engine.begin() as conn:
+            state.register_agency(conn, agency, adapter=adapter, now=now)
+            run_id = state.open_run(conn, agency.id, CHECK_STREAM, CHECK_STREAM, now=now)
+            state.finish_run(conn, run_id, status=RunStatus.FAILED, counts=RunCounts(), duration_s=duration_s or 0.0,
+                             now=now, error=error)
+        return run_id
+
+    def raise_alert(self, agency_id: str, kind: str, message: str, *, now: datetime) -> bool:
+        """Open an alert; True only for the caller that opened it (who then notifies)."""
+        return alerts.raise_alert(self.engine, agency_id, kind, message, now=now)
+
+    def resolve_alert(self, agency_id: str, kind: str, *, now: datetime) -> bool:
+        return alerts.resolve_alert(self.engine, agency_id, kind, now=now)
+
+    def open_alerts(self) -> list[alerts.AlertRecord]:
+        return alerts.alerts(self.engine)
 
     # --- read queries -------------------------------------------------------------------------------------------
 

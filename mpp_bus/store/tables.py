@@ -219,6 +219,19 @@ agency_breakers = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
+# One row per agency and kind of alert (failure, staleness) while it is open: an admin is told once when it opens,
+# not once per failed retry, and again only after it resolved and reopened.
+agency_alerts = Table(
+    "agency_alerts",
+    metadata,
+    Column("agency_id", String(64), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("notified_at", UtcDateTime()),
+    Column("resolved_at", UtcDateTime()),
+    Column("message", Text),
+)
+
 # Attempt counters of the API's rate limits (identity look-ups, live reports): one row per limit, key and fixed
 # window, incremented by one atomic upsert so that every API process sees the same count.
 rate_counters = Table(
@@ -254,12 +267,13 @@ def is_derived(name: str | None) -> bool:
 
 
 TABLES = (agencies, services, applications, status_events, sync_cursors, sync_runs, quarantine, sync_locks,
-          audit_log, performance_reports, agency_breakers, rate_counters, search_synonyms)
+          audit_log, performance_reports, agency_breakers, rate_counters, search_synonyms, agency_alerts)
 
 __all__ = [
     "SEARCH_INDEX",
     "TABLES",
     "agencies",
+    "agency_alerts",
     "agency_breakers",
     "audit_log",
     "performance_reports",

@@ -2,7 +2,7 @@
 the record is quarantined again (``superseded``), so the open rows are exactly the records that still need a fix.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0010
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
