@@ -13,6 +13,7 @@ Nothing heavy is imported at DAG parse time: the bus, the store and the adapters
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,8 +114,6 @@ def check_agency(bus: Bus, agency_id: str, task_id: str, log: Any) -> dict[str, 
 
 
 def _record_failed_check(bus: Bus, instance: Any, message: str, latency_ms: float | None, log: Any) -> None:
-    from datetime import UTC, datetime
-
     try:
         run_id = bus.store.record_failed_check(
             instance.agency, adapter=instance.adapter, error=message,
@@ -210,6 +209,14 @@ def sync_stream(bus: Bus, agency_id: str, stream: str, *, full_refresh: bool, qu
         ) from exc
     summary = run_summary(result)
     log.info("run %s", " ".join(f"{k}={v}" for k, v in summary.items()))
+    # Quarantined records of earlier runs that still wait for a fix, not only this run's.
+    waiting = bus.store.open_quarantine_counts(agency_id=agency_id).get((agency_id, stream), 0)
+    if waiting:
+        log.warning("open quarantine: %d record(s) of %s %s wait for a fix; see `mpp-bus quarantine list --open "
+                    "--agency %s`, then `mpp-bus quarantine retry --all --agency %s`", waiting, agency_id, stream,
+                    agency_id, agency_id)
+    else:
+        log.info("open quarantine: 0")
     if not result.ok:
         error = redact_text(str(getattr(result, "error", "") or "no error recorded"))
         raise SyncRunFailed(
@@ -348,8 +355,6 @@ class MppSyncAgencyOperator(_BusOperator):
 
     def _resolve_failure_alert(self, bus: Bus) -> None:
         """A clean run ends the agency's open failure alert, so the next outage alerts again."""
-        from datetime import UTC, datetime
-
         from mpp_bus.airflow.alerts import FAILURE
 
         try:
@@ -427,3 +432,30 @@ def _limit(interval: float | None) -> float | None:
 
 def _first(ids: Sequence[str], n: int = 50) -> str:
     return ", ".join(ids[:n]) + (" ..." if len(ids) > n else "")
+
+
+class DispatchStopped(Exception):
+    """The agency's breaker is open or another dispatcher holds its lock; the task retries with backoff."""
+
+
+class MppDispatchOperator(_BusOperator):
+    """Deliver one agency's waiting submissions: ``bus.dispatch(agency_id)``. Ends at once when nothing waits (the
+    check is one indexed count, so a short schedule costs nothing), and fails (and retries) when the agency's breaker
+    stopped the delivery."""
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        bus = build_bus(self.agencies_file)
+        waiting = bus.store.agencies_waiting(now=datetime.now(UTC)).get(self.agency_id, 0)
+        if not waiting:
+            self.log.info("agency %s: no submission waits", self.agency_id)
+            return {"agency_id": self.agency_id, "waiting": 0}
+        result = bus.dispatch(self.agency_id)
+        summary = {"agency_id": self.agency_id, "waiting": waiting, "attempts": result.attempts,
+                   "delivered": result.delivered, "found_by_lookup": result.found_by_lookup,
+                   "refused": result.refused, "retrying": result.retrying, "dead": result.dead}
+        self.log.info("dispatch %s", " ".join(f"{k}={v}" for k, v in summary.items()))
+        if not result.ok:
+            raise DispatchStopped(f"dispatch of agency {self.agency_id} stopped: {redact_text(result.stopped or '')}."
+                                  " What to do: check the agency's health (`mpp-bus agencies`); waiting submissions "
+                                  "stay in the outbox and are delivered by the next run.")
+        return summary

@@ -36,6 +36,9 @@ class FakeStore:
         self.resolved.append((agency_id, kind))
         return True
 
+    def open_quarantine_counts(self, *, agency_id: str) -> dict[tuple[str, str], int]:
+        return {}
+
     def dispose(self) -> None:
         pass
 
