@@ -34,6 +34,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -52,6 +53,7 @@ from mpp_bus.errors import AdapterError, RetriableError
 from mpp_bus.testing.guard import no_network
 from mpp_bus.testing.scenarios import SessionBuild, StreamRun, exercise, limited, read_all
 from mpp_bus.testing.transport import UNREACHABLE_HOST, Cassette, ReplayTransport, session_for
+from mpp_bus.transport.paging import INCLUSIVE_SECONDS, RESOLUTIONS, SinceFilter
 
 NIK_RUN = re.compile(r"(?<!\d)\d{16}(?!\d)")
 ID_FIELD = {StreamName.CATALOG: "code", StreamName.APPLICATIONS: "application_id"}
@@ -91,6 +93,9 @@ class AdapterConformance:
     agency_statuses: ClassVar[Sequence[object]] = ()  # every status code the agency documents
     page_size: ClassVar[int] = 25
     expect_rejects: ClassVar[bool] = False  # clean test data maps without a reject
+    # How the agency's "changed since T" filter behaves, as its documentation says (None: not documented, the
+    # boundary check is skipped). Checked against what the adapter declares (``since:`` in a spec).
+    agency_since: ClassVar[SinceFilter | None] = None
 
     def instance(self, url: str) -> AgencyInstance:
         """The agency instance to test, its base URL (or WSDL URL) built on ``url``."""
@@ -347,6 +352,63 @@ class AdapterConformance:
         assert _not_replays(after, _records(run.pages), ID_FIELD[stream]) == []
         assert run.after_high_water and run.after_high_water[-1].cursor, "the cursor survives an empty read"
 
+    def declared_since(self, adapter: Adapter[Any], stream: StreamName) -> SinceFilter:
+        """The "changed since" filter the adapter believes the agency has: a declarative stream's ``since:``, else
+        what ``Keyset`` assumes (inclusive, to the second). Override it for an adapter that keeps it elsewhere."""
+        compiled = getattr(adapter, "compiled", None) or {}
+        for name, compiled_stream in dict(compiled).items():
+            if StreamName(name) is stream and isinstance(getattr(compiled_stream, "since_filter", None), SinceFilter):
+                return compiled_stream.since_filter  # type: ignore[no-any-return]  # checked just above
+        return INCLUSIVE_SECONDS
+
+    @pytest.mark.parametrize("stream", STREAMS)
+    def test_a_cursor_inside_one_unit_of_the_since_filter_loses_and_repeats_nothing(
+            self, exercised: Any, offered: Any, build: Any, stream: StreamName) -> None:
+        """The recorded records rarely have two changes in one unit of the agency's filter (one minute, one day), so
+        this check makes them: it takes the records around the first page boundary of the recorded read, gives
+        several of them times inside one unit, resumes from a cursor in the middle of that unit and asks the
+        agency's documented filter (``agency_since``) what it serves for the time the adapter sends
+        (``declared_since(...).query_time``). Nothing changed later in the unit may be withheld, nothing from
+        before the unit served again."""
+        run = self._incremental(exercised, offered, stream)
+        if self.agency_since is None:
+            pytest.skip("set `agency_since` (the agency's documented \"changed since\" filter) to check the boundary")
+        truth = self.agency_since
+        with build() as adapter:
+            declared = self.declared_since(adapter, stream)
+        key = ID_FIELD[stream]
+        recorded = [r for r in _records(run.pages) if r.get("source_updated_at") is not None]
+        assert len(recorded) >= 4, "the boundary check needs at least four recorded records with an update time"
+        boundary = min(len(run.pages[0].records), len(recorded) - 2)
+        around = recorded[max(0, boundary - 2):boundary + 2]
+        moment = _as_datetime(around[0]["source_updated_at"])
+        unit = RESOLUTIONS[truth.resolution]
+        start = _floor(moment, truth)
+        # Several records inside one unit, in the agency's (time, id) order: spread over the unit.
+        step = unit / (len(around) + 1)
+        inside = sorted(((start + step * (i + 1), str(r[key])) for i, r in enumerate(around)))
+        before = (start - unit / 2, "kit-before-the-unit")
+        cursor_at = len(inside) // 2 - 1  # the cursor stands on a record in the middle of the unit
+        cursor_time = inside[cursor_at][0]
+        sent = declared.query_time(cursor_time)
+
+        def served(changed: datetime) -> bool:
+            at, since = _floor(changed, truth), _floor(sent, truth)
+            return at >= since if truth.inclusive else at > since
+
+        after_cursor = [i for t, i in inside[cursor_at + 1:] if not served(t)]
+        what = (f"the agency's filter is {'inclusive' if truth.inclusive else 'exclusive'} at {truth.resolution} "
+                f"resolution; the adapter declares {'inclusive' if declared.inclusive else 'exclusive'} at "
+                f"{declared.resolution} resolution and, resuming at {cursor_time.isoformat()}, sends "
+                f"{sent.isoformat()}")
+        fix = (f"declare the filter as the agency behaves: `since: {{inclusive: {str(truth.inclusive).lower()}, "
+               f"resolution: {truth.resolution}}}` in the stream's spec (or the adapter's SinceFilter)")
+        assert not after_cursor, (f"{len(after_cursor)} record(s) changed later within the cursor's "
+                                  f"{truth.resolution} would be lost on resuming ({', '.join(after_cursor)}): "
+                                  f"{what}; {fix}")
+        assert not served(before[0]), (f"records changed before the cursor's {truth.resolution} would come again "
+                                       f"on resuming: {what}; {fix}")
+
     # --- the sync engine -----------------------------------------------------------------------------------------
 
     @pytest.fixture
@@ -427,6 +489,22 @@ def _not_replays(again: Sequence[dict[str, Any]], delivered: Sequence[dict[str, 
     instant = max(times) if times else None
     last = {r[key]: _canonical(r) for r in delivered if instant is not None and r.get("source_updated_at") == instant}
     return [r[key] for r in again if last.get(r[key]) != _canonical(r)]
+
+
+def _as_datetime(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _floor(moment: datetime, since: SinceFilter) -> datetime:
+    """``moment`` floored to the filter's resolution, as the agency compares it (a day in the agency's zone)."""
+    local = moment.astimezone(since.tz)
+    if since.resolution == "day":
+        local = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    elif since.resolution == "minute":
+        local = local.replace(second=0, microsecond=0)
+    else:
+        local = local.replace(microsecond=0)
+    return local
 
 
 def _canonical(record: dict[str, Any]) -> str:

@@ -89,7 +89,8 @@ def _citizens(url: str) -> list[dict[str, Any]]:
     return list(response.json()["citizens"])
 
 
-def test_the_recordings_hold_no_clear_nik_or_name_of_the_mocks(mocks, recordings):
+def test_the_recordings_hold_no_clear_nik_or_name_of_the_mocks(mocks: MockAgencies,
+                                                               recordings: dict[str, Path]) -> None:
     citizens = _citizens(mocks.urls["licensing"]) + _citizens(mocks.urls["provinsi"])
     niks = {str(c["nik"]) for c in citizens}
     names = {str(c["nama_lengkap"]) for c in citizens}
@@ -138,7 +139,7 @@ class TestJatengRecordedCappedByTheCommand(AdapterConformance):
         return _instance("jateng", url)
 
 
-def test_a_read_past_the_cap_names_the_command_to_record_again(agencies):
+def test_a_read_past_the_cap_names_the_command_to_record_again(agencies: Path) -> None:
     """Uncapped, a replay of a recording capped at one page asks for a page it does not hold: it fails at once,
     naming `mpp-bus record` with the agency and the file."""
     from mpp_bus.testing.transport import ReplayTransport, session_for
@@ -157,6 +158,7 @@ def test_a_read_past_the_cap_names_the_command_to_record_again(agencies):
     assert f"`mpp-bus record jateng --output {path}`" in str(info.value)
 
 
-def test_an_unknown_stream_is_refused_with_the_streams_offered(agencies, capsys):
+def test_an_unknown_stream_is_refused_with_the_streams_offered(agencies: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
     assert _record(agencies, "jateng", agencies.parent / "none.json", "--stream", "permits") == 1
     assert "offers no stream permits; it offers catalog, applications" in capsys.readouterr().err
