@@ -47,7 +47,7 @@ clear NIK; callers may state their purpose in the `X-Purpose` header.
 def build_context(store: Store, settings: ApiSettings, *, environment: str, hasher: NikHasher | None = None,
                   identity: IdentityLookup | None = None) -> ApiContext:
     """Assemble what the handlers need."""
-    hasher = hasher or NikHasher(Settings(environment=environment).nik_secret())  # type: ignore[arg-type]
+    hasher = hasher or NikHasher(Settings(environment=environment).nik_secret())  # type: ignore[arg-type]  # validated by Settings
     audit = AuditLog(store)
     return ApiContext(settings=settings, environment=environment, store=store,
                       tokens=TokenVerifier(settings, environment, hasher), audit=audit, identity=identity)
@@ -113,5 +113,5 @@ def openapi_document(app: FastAPI) -> str:
 def reference_app() -> FastAPI:
     """An app whose OpenAPI document does not depend on the environment or a real store."""
     store = create_store("sqlite://")
-    settings = ApiSettings(jwt_secret="x" * 32)  # type: ignore[arg-type]
+    settings = ApiSettings(jwt_secret="x" * 32)  # type: ignore[arg-type]  # pydantic makes the SecretStr
     return create_app(build_context(store, settings, environment="test", hasher=NikHasher(b"0" * 32)))

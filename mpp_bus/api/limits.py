@@ -26,6 +26,7 @@ from typing import Generic, TypeVar
 
 from fastapi import HTTPException, status
 
+from mpp_bus.api.models import PerformanceReport
 from mpp_bus.api.settings import ApiSettings
 from mpp_bus.store import Limit, RateCounters, Refusal, Store, Ticket
 
@@ -75,7 +76,7 @@ class ApiLimits:
     def __init__(self, store: Store, settings: ApiSettings) -> None:
         self.settings = settings
         self.counters = RateCounters(store)
-        self.reports: TtlCache[object] = TtlCache(settings.report_cache_seconds)
+        self.reports: TtlCache[PerformanceReport] = TtlCache(settings.report_cache_seconds)
 
     def identity_limits(self, subject: str, nik_hash: str) -> list[Limit]:
         s, caller = self.settings, caller_key(subject)

@@ -31,7 +31,8 @@ def performance(
             ctx.limits.check_live_report(_who.subject, now=ctx.clock())
         return _report(ctx, live, agency, service)
 
-    return ctx.limits.reports.get_or_compute((live, agency, service), compute)  # type: ignore[return-value]
+    report: PerformanceReport = ctx.limits.reports.get_or_compute((live, agency, service), compute)
+    return report
 
 
 def _report(ctx: ApiContext, live: bool, agency: str | None, service: str | None) -> PerformanceReport:

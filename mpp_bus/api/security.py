@@ -253,6 +253,6 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def install_error_pages(app: FastAPI) -> None:
-    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]  # Starlette types handlers as taking Exception
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]  # as above
     app.add_exception_handler(Exception, _server_error)

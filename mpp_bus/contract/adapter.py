@@ -105,7 +105,8 @@ class Adapter(ABC, Generic[C]):
     def from_instance(cls, instance: AgencyInstance, connection: Connection | None = None, **options: Any) -> Self:
         """Build the adapter for one configured agency, its config filled from the connection; ``options`` go to
         the adapter's constructor (an SDK adapter takes ``session=``, the transport its clients send through)."""
-        return cls(instance, cls.config_model.build(instance, connection), **options)  # type: ignore[arg-type]
+        config = cls.config_model.build(instance, connection)
+        return cls(instance, config, **options)  # type: ignore[arg-type]  # config_model builds ConfigT
 
     @property
     def agency_id(self) -> str:

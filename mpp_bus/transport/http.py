@@ -147,7 +147,7 @@ class HttpClient:
         if format in ACCEPT:
             headers = {"Accept": ACCEPT[format], **(headers or {})}
         policy = retry_policy(retry or self.retry, sleep=self._sleep)
-        return policy(self._fetch_once, path, params, headers, ok, format, encoding, delimiter)  # type: ignore
+        return policy(self._fetch_once, path, params, headers, ok, format, encoding, delimiter)  # type: ignore[no-any-return]  # noqa: E501
 
     def _fetch_once(self, path: str, params: Params, headers: Mapping[str, str] | None, ok: tuple[int, ...],
                     format: str, encoding: str, delimiter: str) -> tuple[RawResponse, Any]:

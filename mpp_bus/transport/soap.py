@@ -163,7 +163,8 @@ class SoapClient:
         ten times the parsing, so a bulk read walks the elements itself. Parsing is as safe as zeep's (no DTD, no
         entities, no network) and a SOAP Fault raises the same errors as ``call``."""
         policy = retry_policy(retry or self.retry, sleep=self._sleep)
-        return policy(self._call_xml_once, operation, kwargs)  # type: ignore[no-any-return]
+        element: etree._Element = policy(self._call_xml_once, operation, kwargs)
+        return element
 
     def _call_xml_once(self, operation: str, kwargs: dict[str, Any]) -> etree._Element:
         client = self.client
@@ -174,7 +175,8 @@ class SoapClient:
                 response = method(**kwargs)
             return response_element(response.content)
 
-        return self._translated(operation, call)  # type: ignore[no-any-return]
+        element: etree._Element = self._translated(operation, call)
+        return element
 
     def _translated(self, what: str, fn: Callable[[], Any]) -> Any:
         try:
