@@ -40,15 +40,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from mpp_bus.airflow.alerts import MppFailureNotifier
 from mpp_bus.airflow.operators import (
     MppCheckOperator,
+    MppDispatchOperator,
     MppRecordRunOperator,
     MppReportOperator,
     MppSyncAgencyOperator,
     MppSyncOperator,
 )
 from mpp_bus.config import AgencyInstance, load_agencies
+from mpp_bus.contract.registry import adapter_type
 from mpp_bus.contract.stream import StreamName
+from mpp_bus.errors import ConfigError
 
 DAG_PREFIX = "mpp_sync__"
+DISPATCH_PREFIX = "mpp_dispatch__"
+# How often a dispatch DAG looks for waiting submissions when no accept event woke it (its check ends at once).
+DISPATCH_SCHEDULE = "*/5 * * * *"
 REPORT_DAG_ID = "mpp_report"
 START_DATE = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -125,9 +131,72 @@ def build_dags(
         chosen = [i for i in instances if dag_id(i.id) == wanted]
         if chosen:
             return {wanted: build_sync_dag(chosen[0], path, settings, task_args, dag_args)}
+        chosen = [i for i in instances if dispatch_dag_id(i.id) == wanted and _submits(i)]
+        if chosen:
+            return {wanted: build_dispatch_dag(chosen[0], path, settings, task_args, dag_args)}
     dags = {dag_id(i.id): build_sync_dag(i, path, settings, task_args, dag_args) for i in instances}
     dags[REPORT_DAG_ID] = build_report_dag(instances, path, settings)
+    for instance in instances:
+        if _submits(instance):
+            dags[dispatch_dag_id(instance.id)] = build_dispatch_dag(instance, path, settings, task_args, dag_args)
     return dags
+
+
+def dispatch_dag_id(agency_id: str) -> str:
+    return f"{DISPATCH_PREFIX}{agency_id}"
+
+
+def outbox_asset(agency_id: str) -> Asset:
+    """What the portal's accept of a submission for this agency emits, so its dispatch DAG runs at once."""
+    return Asset(name=f"mpp_outbox__{agency_id}", uri=f"mpp://outbox/{agency_id}", group="mpp-outbox")
+
+
+@lru_cache(maxsize=256)
+def _adapter_submits(adapter: str) -> bool:
+    try:
+        return adapter_type(adapter).submits()
+    except ConfigError:
+        return False
+
+
+def _submits(instance: AgencyInstance) -> bool:
+    return _adapter_submits(instance.adapter)
+
+
+def build_dispatch_dag(
+    instance: AgencyInstance,
+    path: Path,
+    settings: DagSettings,
+    task_args: dict[str, Any] | None = None,
+    dag_args: dict[str, Any] | None = None,
+) -> DAG:
+    """The dispatch DAG of one agency that accepts submissions: runs when the outbox asset of the agency is updated
+    (the portal accepted a submission) and every few minutes for retries, in the agency's pool, under its breaker."""
+    task_args = task_args if task_args is not None else _task_defaults(settings)
+    dag_args = dict(dag_args if dag_args is not None else _dag_defaults())
+    data_intervals = dag_args.pop("data_intervals")
+    common: dict[str, Any] = {"agency_id": instance.id, "agencies_file": str(path), "pool": pool_name(instance.id),
+                              **task_args}
+    if instance.queue:
+        common["queue"] = instance.queue
+    with DAG(
+        dag_id=dispatch_dag_id(instance.id),
+        description=f"Deliver waiting submissions to {instance.name}",
+        schedule=AssetOrTimeSchedule(timetable=timetable(DISPATCH_SCHEDULE, data_intervals),
+                                     assets=outbox_asset(instance.id)),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=[*tags(instance), "dispatch"],
+        doc_md=f"Delivers the submissions waiting in the outbox for **{instance.name}** (`{instance.id}`) through "
+               f"its adapter, exactly once at the agency: `mpp-bus dispatch {instance.id}` does the same. Runs when "
+               f"the portal accepts a submission (asset `mpp://outbox/{instance.id}`) and every five minutes for "
+               f"retries; ends at once when nothing waits. Pool `{pool_name(instance.id)}`, the agency's breaker.",
+        dagrun_timeout=timedelta(seconds=settings.execution_timeout_seconds * 2),
+        **dag_args,
+    ) as dag:
+        MppDispatchOperator(task_id="dispatch", **common)
+    return dag
 
 
 def _dag_defaults() -> dict[str, Any]:

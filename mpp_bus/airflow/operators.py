@@ -13,6 +13,7 @@ Nothing heavy is imported at DAG parse time: the bus, the store and the adapters
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -395,3 +396,30 @@ def _limit(interval: float | None) -> float | None:
 
 def _first(ids: Sequence[str], n: int = 50) -> str:
     return ", ".join(ids[:n]) + (" ..." if len(ids) > n else "")
+
+
+class DispatchStopped(Exception):
+    """The agency's breaker is open or another dispatcher holds its lock; the task retries with backoff."""
+
+
+class MppDispatchOperator(_BusOperator):
+    """Deliver one agency's waiting submissions: ``bus.dispatch(agency_id)``. Ends at once when nothing waits (the
+    check is one indexed count, so a short schedule costs nothing), and fails (and retries) when the agency's breaker
+    stopped the delivery."""
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        bus = build_bus(self.agencies_file)
+        waiting = bus.store.agencies_waiting(now=datetime.now(UTC)).get(self.agency_id, 0)
+        if not waiting:
+            self.log.info("agency %s: no submission waits", self.agency_id)
+            return {"agency_id": self.agency_id, "waiting": 0}
+        result = bus.dispatch(self.agency_id)
+        summary = {"agency_id": self.agency_id, "waiting": waiting, "attempts": result.attempts,
+                   "delivered": result.delivered, "found_by_lookup": result.found_by_lookup,
+                   "refused": result.refused, "retrying": result.retrying, "dead": result.dead}
+        self.log.info("dispatch %s", " ".join(f"{k}={v}" for k, v in summary.items()))
+        if not result.ok:
+            raise DispatchStopped(f"dispatch of agency {self.agency_id} stopped: {redact_text(result.stopped or '')}."
+                                  " What to do: check the agency's health (`mpp-bus agencies`); waiting submissions "
+                                  "stay in the outbox and are delivered by the next run.")
+        return summary

@@ -6,6 +6,7 @@ Examples::
     mpp-bus check dukcapil                    # can we reach it, are the credentials good
     mpp-bus sync --all                        # every stream of every enabled agency
     mpp-bus sync oss --stream applications    # one stream of one agency
+    mpp-bus dispatch                          # deliver waiting submissions to their agencies
     mpp-bus runs                              # what recent runs did
     mpp-bus quarantine show 12                # why a record was set aside
 """
@@ -19,13 +20,13 @@ import warnings
 from collections.abc import Sequence
 
 from mpp_bus import __version__
-from mpp_bus.cli import adapters, admin, api, bench, demo, inspect, reconcile, report, sync
+from mpp_bus.cli import adapters, admin, api, bench, demo, dispatch, inspect, reconcile, report, sync
 from mpp_bus.cli.common import console, errors, fail
 from mpp_bus.errors import MppBusError
 from mpp_bus.privacy import RedactingFilter
 
 # Each command module adds its sub-commands; a new command is one module and one line here.
-COMMAND_MODULES = [inspect, sync, admin, demo, api, report, adapters, reconcile, bench]
+COMMAND_MODULES = [inspect, sync, dispatch, admin, demo, api, report, adapters, reconcile, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

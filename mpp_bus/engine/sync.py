@@ -147,7 +147,10 @@ class SyncEngine:
             held = session.load_cursor(agency_id, spec.name.value)
             position = _start(spec, held, full_refresh)
             run.optimistic = position.cursor is None  # a first or full read: most applications are likely new
-            pages = self._staged(adapter.read(spec.name, position.cursor), run)
+            read = adapter.read(spec.name, position.cursor)
+            if spec.name is StreamName.CATALOG and adapter.submits():
+                read = _with_forms(adapter, read)
+            pages = self._staged(read, run)
             if self.prefetch > 0:
                 pages = Prefetcher(pages, self.prefetch)
             handover: AbstractContextManager[None] = nullcontext()
@@ -385,3 +388,13 @@ def _describe(exc: BaseException, agency_id: str, stream: str) -> str:
     else:
         text = f"{type(exc).__name__}: {exc}"
     return redact_text(text)[:MAX_ERROR]
+
+
+def _with_forms(adapter: Adapter[Any], pages: Iterator[Page]) -> Iterator[Page]:
+    """Catalog pages with each service's ``accepts_submissions`` and ``form_schema`` filled from the adapter's
+    forms, so an adapter ships its forms as data and never repeats them in its mapping."""
+    for page in pages:
+        for record in page.records:
+            if isinstance(record, dict) and isinstance(record.get("code"), str):
+                record.update(adapter.catalog_form_fields(record["code"]))
+        yield page

@@ -14,6 +14,8 @@ from mpp_bus.store.database import make_engine
 from mpp_bus.store.limits import Limit, RateCounters, Refusal, Ticket
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import upgrade
+from mpp_bus.store.outbox import NewSubmission, SubmissionRecord, SubmissionState
+from mpp_bus.store.portal_sessions import SessionRow, SessionTable
 from mpp_bus.store.queries import CitizenApplication, HistoryEntry, QuarantineItem
 from mpp_bus.store.reads import (
     AgencySummary,
@@ -52,6 +54,7 @@ __all__ = [
     "CursorState",
     "HistoryEntry",
     "Limit",
+    "NewSubmission",
     "Outcome",
     "PageTransaction",
     "QuarantineItem",
@@ -62,10 +65,14 @@ __all__ = [
     "RunRecord",
     "RunStatus",
     "ServicePerformance",
+    "SessionRow",
+    "SessionTable",
     "StatusEventRow",
     "Store",
     "StoredService",
     "StoredVersion",
+    "SubmissionRecord",
+    "SubmissionState",
     "SyncLock",
     "SyncSession",
     "Ticket",

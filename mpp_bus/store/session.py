@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from mpp_bus.store import state
+from mpp_bus.store import outbox, state
 from mpp_bus.store.runs import RunCounts
 from mpp_bus.store.state import CursorState, QuarantineRow, StoredService
 from mpp_bus.store.writers import ApplicationRow, ApplicationWriter, Current, StatusEventRow
@@ -42,6 +42,14 @@ class PageTransaction:
     def write_applications(self, rows: Sequence[ApplicationRow], events: Sequence[StatusEventRow]) -> None:
         """Upsert applications (never back in time) and add their status events (once per idempotency key)."""
         self.writer.write_page(self._conn, rows, events)
+
+    # --- the outbox ------------------------------------------------------------------------------------------------
+
+    def move_submission(self, record: outbox.SubmissionRecord, new: outbox.SubmissionState, *, now: datetime,
+                        **values: Any) -> outbox.SubmissionRecord | None:
+        """Move a submission in this transaction (with the application its receipt makes, for a delivery); None
+        when someone moved it since it was read."""
+        return outbox.move(self._conn, record, new, now=now, **values)
 
     # --- the service catalog ------------------------------------------------------------------------------------
 

@@ -12,15 +12,17 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from mpp_bus.canonical.entities import Agency
-from mpp_bus.store import alerts, queries, state
+from mpp_bus.store import alerts, outbox, queries, state
 from mpp_bus.store.breakers import BreakerStatus, StoreBreakerStates
 from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import current_revision, head_revision, upgrade
+from mpp_bus.store.portal_sessions import SessionTable
 from mpp_bus.store.reads import audit, catalog, content, health, performance, reconcile
+from mpp_bus.store.reads.audit import Outcome
 from mpp_bus.store.runs import RunCounts, RunRecord, RunStatus
 from mpp_bus.store.session import SyncSession
 from mpp_bus.store.writers import ApplicationWriter, writer_for
@@ -51,6 +53,11 @@ class Store:
     def writer(self) -> ApplicationWriter:
         """The bulk writer of applications for this database."""
         return writer_for(self.engine)
+
+    @cached_property
+    def portal_sessions(self) -> SessionTable:
+        """The citizen pages' server-side sessions."""
+        return SessionTable(self.engine)
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply the schema migrations up to ``revision``."""
@@ -247,6 +254,82 @@ class Store:
     def application_versions_of(self, agency_id: str, ids: Sequence[str]) -> list[reconcile.StoredVersion]:
         with self.engine.connect() as conn:
             return reconcile.application_versions_of(conn, agency_id, ids)
+
+    # --- the outbox (submissions on their way to agencies) -----------------------------------------------------------
+
+    def accept_submission(self, new: outbox.NewSubmission, *,
+                          now: datetime | None = None) -> tuple[outbox.SubmissionRecord, bool]:
+        """Accept a submission in one transaction, keyed by the citizen and the client's idempotency key.
+
+        Returns the submission and whether it was created now: a replay (same key, same request) returns the first
+        one, also when two requests race; the same key with another request raises ``IdempotencyConflictError``."""
+        now = now or datetime.now(UTC)
+        with self.engine.connect() as conn:
+            existing = outbox.submission_by_key(conn, new.nik_hash, new.client_key)
+        if existing is not None:
+            return outbox.replayed(existing, new), False
+        try:
+            with self.engine.begin() as conn:
+                return outbox.insert_submission(conn, new, now=now), True
+        except IntegrityError:
+            with self.engine.connect() as conn:
+                existing = outbox.submission_by_key(conn, new.nik_hash, new.client_key)
+            if existing is None:
+                raise
+            return outbox.replayed(existing, new), False
+
+    def submission(self, submission_id: int) -> outbox.SubmissionRecord | None:
+        with self.engine.connect() as conn:
+            return outbox.submission(conn, submission_id)
+
+    def submission_by_reference(self, reference: str) -> outbox.SubmissionRecord | None:
+        with self.engine.connect() as conn:
+            return outbox.submission_by_reference(conn, reference)
+
+    def submission_by_key(self, nik_hash: str, client_key: str) -> outbox.SubmissionRecord | None:
+        with self.engine.connect() as conn:
+            return outbox.submission_by_key(conn, nik_hash, client_key)
+
+    def citizen_submissions(self, nik_hash: str, *, limit: int = 200) -> list[outbox.SubmissionRecord]:
+        """A citizen's submissions, newest first, with their delivery state."""
+        with self.engine.connect() as conn:
+            return outbox.citizen_submissions(conn, nik_hash, limit=limit)
+
+    def list_submissions(self, *, agency_id: str | None = None,
+                         states: Sequence[outbox.SubmissionState] | None = None,
+                         limit: int = 100) -> list[outbox.SubmissionRecord]:
+        """Submissions for an admin, newest first; the sealed data is never read."""
+        with self.engine.connect() as conn:
+            return outbox.list_submissions(conn, agency_id=agency_id, states=states, limit=limit)
+
+    def due_submissions(self, agency_id: str, *, now: datetime, limit: int = 100) -> list[outbox.SubmissionRecord]:
+        with self.engine.connect() as conn:
+            return outbox.due_submissions(conn, agency_id, now=now, limit=limit)
+
+    def agencies_waiting(self, *, now: datetime | None = None) -> dict[str, int]:
+        """Agencies with submissions waiting (due by ``now`` when given), and how many."""
+        with self.engine.connect() as conn:
+            return outbox.agencies_waiting(conn, now=now)
+
+    def next_submission_due(self, agency_id: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            return outbox.next_due(conn, agency_id)
+
+    def outbox_counts(self, agency_id: str | None = None) -> dict[tuple[str, outbox.SubmissionState], int]:
+        with self.engine.connect() as conn:
+            return outbox.outbox_counts(conn, agency_id)
+
+    def move_submission(self, record: outbox.SubmissionRecord, new: outbox.SubmissionState, *, now: datetime,
+                        outcome: Outcome = Outcome.ALLOWED, **values: object) -> outbox.SubmissionRecord | None:
+        """Move a submission to ``new`` if nobody moved it since it was read (audited; a finished state purges its
+        sealed data); None when it had moved."""
+        with self.engine.begin() as conn:
+            return outbox.move(conn, record, new, now=now, outcome=outcome, **values)
+
+    def sealed_finished_submissions(self) -> int:
+        """Finished submissions still holding sealed personal data: always 0 (a check for tests and admins)."""
+        with self.engine.connect() as conn:
+            return outbox.sealed_count(conn)
 
     # --- whole-store looks ------------------------------------------------------------------------------------------
 

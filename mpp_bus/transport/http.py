@@ -107,10 +107,12 @@ class HttpClient:
         data: Mapping[str, Any] | None = None,
         ok: tuple[int, ...] = (200,),
         retry: RetryConfig | None = None,
+        json: Any = None,
     ) -> RawResponse:
-        """Send one request (retried per the policy); a status outside ``ok`` or 2xx raises a typed error."""
+        """Send one request (retried per the policy); a status outside ``ok`` or 2xx raises a typed error.
+        ``json`` is a body sent as JSON. Retry a POST only when the agency de-duplicates it (an idempotency key)."""
         policy = retry_policy(retry or self.retry, sleep=self._sleep)
-        return policy(self._send, method, path, params, headers, data, ok)
+        return policy(self._send, method, path, params, headers, data, ok, json)
 
     def get(self, path: str, params: Params = None, headers: Mapping[str, str] | None = None,
             ok: tuple[int, ...] = (200,), retry: RetryConfig | None = None) -> RawResponse:
@@ -169,10 +171,10 @@ class HttpClient:
                           path=path)
 
     def _send(self, method: str, path: str, params: Params, headers: Mapping[str, str] | None,
-              data: Mapping[str, Any] | None, ok: tuple[int, ...]) -> RawResponse:
+              data: Mapping[str, Any] | None, ok: tuple[int, ...], json: Any = None) -> RawResponse:
         try:
             resp = self.session.request(method, self.url(path), params=params, headers=headers, data=data,
-                                        auth=self.auth, timeout=self.timeout, stream=True)
+                                        json=json, auth=self.auth, timeout=self.timeout, stream=True)
             if resp.status_code not in ok:
                 body = error_body(resp) if resp.status_code == 503 else None
                 if resp.raw is not None:
