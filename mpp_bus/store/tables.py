@@ -158,7 +158,12 @@ quarantine = Table(
     Column("reason", Text, nullable=False),
     Column("payload", Json),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Open while NULL; then `stored` (the record stored later) or `superseded` (quarantined again, a newer row).
+    Column("resolved_at", UtcDateTime()),
+    Column("resolution", String(16)),
+    Column("resolved_run_id", BigId),
     Index(None, "agency_id", "created_at"),
+    Index(None, "agency_id", "stream", "record_id"),
 )
 
 sync_locks = Table(
