@@ -54,7 +54,7 @@ def test_the_declared_transitions_and_no_others(current: SubmissionState, new: S
 
 
 def test_finished_states_are_terminal() -> None:
-    assert FINISHED == {S.DELIVERED, S.REFUSED, S.DEAD}
+    assert set(FINISHED) == {S.DELIVERED, S.REFUSED, S.DEAD}
     assert all(TRANSITIONS[state] == frozenset() for state in FINISHED)
 
 
