@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
+from pydantic import SecretStr
 from sqlalchemy import create_engine, func, select
 
 from mock_agencies import MockAgencies
@@ -157,7 +158,8 @@ def test_dispatcher_sigkilled_at_20_random_moments_delivers_each_submission_exac
     db_url: str, mocks: MockAgencies, citizens: list[str], tmp_path: Path, no_faults: None
 ) -> None:
     env = environment(tmp_path, mocks, db_url)
-    settings = Settings(database_url=db_url, environment="test", nik_hmac_secret=SECRET, outbox_key=KEY)
+    settings = Settings(database_url=db_url, environment="test", nik_hmac_secret=SecretStr(SECRET),
+                        outbox_key=SecretStr(KEY))
     bus = Bus(settings, parse_agencies(agencies_doc(mocks.urls)), CONNECTIONS.get)
     bus.store.upgrade()
     unused = iter(citizens)
