@@ -183,6 +183,11 @@ class Dispatcher:
                                           last_error=f"the sealed submission cannot be opened: {exc}"):
                 result.dead += 1
             return
+        if submission.uploads and self.files is None:
+            # The dispatcher's configuration, not the submission, is at fault: stop before claiming, use up nothing.
+            result.stopped = ("a submission has uploaded files but the dispatcher has no upload store; set the upload "
+                              "folder, then dispatch again")
+            return
         claimed = self.store.move_submission(record, SubmissionState.SENDING, now=now, attempts=record.attempts + 1,
                                              last_attempt_at=now, in_doubt=True)
         if claimed is None:

@@ -15,6 +15,7 @@ import requests
 from mock_agencies import MockAgencies
 from mpp_bus.bus import Bus
 from mpp_bus.config import Settings, parse_agencies
+from mpp_bus.contract import UploadedFile
 from mpp_bus.engine.dispatch import Dispatcher, RetryPlan
 from mpp_bus.engine.outbox import SubmissionRequest
 from mpp_bus.errors import IdempotencyConflictError, InvalidSubmissionError
@@ -266,3 +267,14 @@ def test_an_error_resending_cannot_change_makes_the_submission_dead_at_once_with
     assert record is not None and record.state is SubmissionState.DEAD and record.sealed is None
     assert record.last_error is not None and record.last_error.startswith("the agency cannot take this submission")
     assert "HTTP 404" in record.last_error and niks[34] not in record.last_error
+
+
+def test_uploads_without_an_upload_store_stop_the_dispatch_and_use_up_nothing(bus: Bus, niks: list[str]) -> None:
+    req = request("dpmptsp-3314", niks[35])
+    upload = UploadedFile("SURAT_KETERANGAN", "ab" * 32, "application/pdf", "surat.pdf")
+    record, _ = bus.outbox.accept(SubmissionRequest(req.agency_id, req.service_code, req.client_key,
+                                                    req.applicant_nik, req.form, uploads=(upload,)))
+    result = bus.dispatch("dpmptsp-3314")
+    assert result.stopped is not None and "upload store" in result.stopped and result.attempts == 0
+    after = bus.store.submission_by_reference(record.reference)
+    assert after is not None and (after.state, after.attempts) == (SubmissionState.ACCEPTED, 0)
