@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import os
 import platform
-import socket
 import tempfile
 import time
 import uuid
@@ -65,7 +64,7 @@ def run_dispatch_bench(options: DispatchBenchOptions, report: Report = lambda _:
         report("starting the mock agencies")
         # Citizens enough for one submission each; a high rate limit, so the bus is measured, not the throttle.
         with MockAgencyProcess(seed=options.seed, citizens=max(options.submissions, 100), applications=10,
-                               rate_limit=1_000_000, startup_timeout=120, sso_port=_free_port()) as mocks:
+                               rate_limit=1_000_000, startup_timeout=120) as mocks:
             niks = _citizens(mocks.urls["dukcapil"], options.submissions)
             for store_kind in options.stores:
                 with _store(store_kind, Path(tmp), options.postgres_url) as url:
@@ -77,13 +76,6 @@ def run_dispatch_bench(options: DispatchBenchOptions, report: Report = lambda _:
         "total_seconds": round(time.perf_counter() - started, 1),
         "results": results,
     }
-
-
-def _free_port() -> int:
-    """A free loopback port for the SSO provider the mocks also serve: its fixed default may be taken."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _citizens(dukcapil_url: str, count: int) -> list[str]:
