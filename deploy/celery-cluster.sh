@@ -4,6 +4,8 @@
 #
 #   deploy/celery-cluster.sh up      start everything in the background (PIDs in $AIRFLOW_HOME/pids)
 #   deploy/celery-cluster.sh down    stop what `up` started, by PID
+#   deploy/celery-cluster.sh queues  the Celery queues the workers serve (CELERY_QUEUES, by default every queue the
+#                                    agencies file names), warning about a named queue no worker serves
 #
 # Every setting below can be overridden from the environment (the test runs it on free ports and fresh databases).
 set -euo pipefail
@@ -38,6 +40,28 @@ start() {  # name, command...: run in its own session so `down` can stop it and 
   echo $! >"$PIDS/$name.pid"
 }
 
+queues() {
+  # By default the workers serve every queue the agencies file names (regional instances carry `queue:` per island
+  # group): a queue nobody serves would leave its agencies queued forever, so one left out of CELERY_QUEUES is
+  # warned about. Prints the queues the workers will serve.
+  local named q
+  named="$(python - "$MPP_AGENCIES_FILE" <<'PY'
+import sys
+from pathlib import Path
+from mpp_bus.config import load_agencies
+print(",".join(sorted({"default"} | {i.queue for i in load_agencies(Path(sys.argv[1])) if i.enabled and i.queue})))
+PY
+)"
+  local served="${CELERY_QUEUES:-$named}"
+  for q in ${named//,/ }; do
+    case ",$served," in
+      *",$q,"*) ;;
+      *) echo "WARNING: queue '$q' is named in $MPP_AGENCIES_FILE but no worker serves it (CELERY_QUEUES=$served); its agencies will wait forever" >&2 ;;
+    esac
+  done
+  echo "$served"
+}
+
 up() {
   mkdir -p "$PIDS" "$LOGS"
   # One JWT secret for every process: workers authenticate to the API server's execution API with it.
@@ -63,24 +87,8 @@ PY
   start api-server airflow api-server --port "$API_PORT"
   start scheduler airflow scheduler
   start dag-processor airflow dag-processor
-  # By default the workers serve every queue the agencies file names (regional instances carry `queue:` per island
-  # group): a queue nobody serves would leave its agencies queued forever.
-  local named
-  named="$(python - "$MPP_AGENCIES_FILE" <<'PY'
-import sys
-from pathlib import Path
-from mpp_bus.config import load_agencies
-print(",".join(sorted({"default"} | {i.queue for i in load_agencies(Path(sys.argv[1])) if i.queue})))
-PY
-)"
-  CELERY_QUEUES="${CELERY_QUEUES:-$named}"
-  local q
-  for q in ${named//,/ }; do
-    case ",$CELERY_QUEUES," in
-      *",$q,"*) ;;
-      *) echo "WARNING: queue '$q' is named in $MPP_AGENCIES_FILE but no worker serves it (CELERY_QUEUES=$CELERY_QUEUES); its agencies will wait forever" >&2 ;;
-    esac
-  done
+  CELERY_QUEUES="$(queues)"
+  echo "celery workers serve the queues $CELERY_QUEUES"
   for n in $(seq 1 "$WORKERS"); do
     # Only the first worker serves its logs on the default port; the others would collide on one machine.
     skip=(); [ "$n" -gt 1 ] && skip=(-s)
@@ -115,5 +123,6 @@ down() {
 case "${1:-}" in
   up) up ;;
   down) down ;;
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+  queues) queues ;;
+  *) echo "usage: $0 up|down|queues" >&2; exit 2 ;;
 esac

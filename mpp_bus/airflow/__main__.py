@@ -70,7 +70,6 @@ def sweep_options(args: argparse.Namespace) -> SweepOptions:
         instances=args.instances, executor=args.executor, parallelism=args.parallelism, workers=args.workers,
         worker_concurrency=args.worker_concurrency, applications=args.applications, initial_sync=args.initial_sync,
         postgres_url=args.postgres, timeout_seconds=args.timeout, keep_logs=args.keep_logs,
-        one_task_per_instance=args.one_task_per_instance,
     )
 
 
@@ -99,8 +98,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                        help="server for the throw-away databases (any database on it; default %(default)s)")
     sweep.add_argument("--timeout", type=float, default=1800.0, help="seconds the sweep may take")
     sweep.add_argument("--keep-logs", type=Path, default=None, help="keep every process's log in this folder")
-    sweep.add_argument("--one-task-per-instance", action="store_true",
-                       help="build each agency's DAG as one task instead of four (MPP_AIRFLOW_ONE_TASK_PER_INSTANCE)")
     sweep.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
     try:

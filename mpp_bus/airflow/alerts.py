@@ -1,6 +1,6 @@
 """Alerting the Airflow way: notifiers that e-mail an admin when an agency fails or its data goes stale.
 
-Each sync DAG's tasks carry ``MppFailureNotifier`` as ``on_failure_callback`` (Airflow calls it once a task has
+Each sync DAG's task carries ``MppFailureNotifier`` as ``on_failure_callback`` (Airflow calls it once a task has
 failed for good, not on each retry); the report task sends staleness alerts through ``MppStaleNotifier``. Both ask
 the store first (``Store.raise_alert``), so one agency raises one alert per outage, however many retries, runs or
 report refreshes see it; a successful run (or fresh data) resolves it and the next outage alerts again.
@@ -188,8 +188,11 @@ def failure_alert(agency_id: str, agency_name: str, context: Any) -> Alert:
     """The alert for a failed task, from its Airflow context (task id, exception)."""
     ti = context.get("ti") or context.get("task_instance")
     task_id = str(getattr(ti, "task_id", "") or "")
-    stream = task_id.removeprefix("sync_") if task_id.startswith("sync_") else task_id or None
     exc = context.get("exception")
+    # The bus's exceptions name the stream that failed (one task syncs every stream of an agency).
+    named = getattr(exc, "stream", None)
+    stream = named if isinstance(named, str) and named else (
+        task_id.removeprefix("sync_") if task_id.startswith("sync_") else task_id or None)
     error_class = error_class_of(exc)
     detail = str(exc) if exc is not None else "the task failed"
     return Alert(agency_id, agency_name, FAILURE, stream, error_class, detail, advice_for(error_class))

@@ -7,9 +7,10 @@ the same ``Bus`` the CLI uses. A DAG file is two lines::
     from mpp_bus.airflow.factory import build_dags
     globals().update(build_dags())
 
-Each ``mpp_sync__<agency id>`` DAG runs ``check >> sync_catalog >> sync_applications >> record_run`` in the pool
-``mpp_<agency id>``; the sync tasks update the assets ``mpp://portal/<stream>/<agency id>``, on which ``mpp_report``
-is scheduled.
+Each ``mpp_sync__<agency id>`` DAG runs one task, ``sync`` (check, then each stream, then one summary), in the pool
+``mpp_<agency id>``; it updates the assets ``mpp://portal/<stream>/<agency id>``, on which ``mpp_report`` is
+scheduled. One task rather than one per step, because Airflow's cost is per task instance: measured with
+``bench-sweep``, four tasks cost about 3.9 CPU-s per agency and one about 1.5 CPU-s.
 
 A task process parses the DAG file only to find its own task: when Airflow's parsing context names a DAG of the
 bus, ``build_dags()`` builds that DAG alone (the report DAG still gets every agency's assets).
@@ -38,17 +39,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mpp_bus.airflow.alerts import MppFailureNotifier
-from mpp_bus.airflow.operators import (
-    MppCheckOperator,
-    MppDispatchOperator,
-    MppRecordRunOperator,
-    MppReportOperator,
-    MppSyncAgencyOperator,
-    MppSyncOperator,
-)
+from mpp_bus.airflow.operators import MppDispatchOperator, MppReportOperator, MppSyncAgencyOperator
 from mpp_bus.config import AgencyInstance, load_agencies
 from mpp_bus.contract.registry import adapter_type
-from mpp_bus.contract.stream import StreamName
 from mpp_bus.errors import ConfigError
 
 DAG_PREFIX = "mpp_sync__"
@@ -69,8 +62,6 @@ class DagSettings(BaseSettings):
     max_retry_delay_seconds: Annotated[float, Field(ge=0)] = 1800.0
     execution_timeout_seconds: Annotated[float, Field(gt=0)] = 3600.0
     report_schedule_on_assets: bool = True
-    # One task per agency run instead of four (check, two streams, summary): measured by `bench-sweep`.
-    one_task_per_instance: bool = False
     # A sync run whose quarantined share of the records read exceeds this fails (None: it only warns).
     quarantine_fail_ratio: Annotated[float | None, Field(ge=0, le=1)] = None
     # However many assets land, the report refreshes the performance snapshot at most this often; it runs daily
@@ -244,11 +235,12 @@ def build_sync_dag(
     common: dict[str, Any] = {"agency_id": instance.id, "agencies_file": str(path), "pool": pool_name(instance.id)}
     # The trigger form shows a "full_refresh" switch (a DAG param); a raw {"full_refresh": true} conf still works.
     full_refresh = "{{ params.full_refresh }}"
-    # Passed to each operator rather than as default_args, which Airflow deep-copies for every task.
+    # Passed to the operator rather than as default_args, which Airflow deep-copies for every task.
     common.update(task_args)
     # Told once per outage (the store keeps which alerts are open), after the last retry, not on each one.
     common["on_failure_callback"] = MppFailureNotifier(agency_id=instance.id, agency_name=instance.name,
                                                        agencies_file=str(path))
+    outlets = [stream_asset(instance.id, "catalog"), stream_asset(instance.id, "applications")]
     if instance.queue:
         common["queue"] = instance.queue
     with DAG(
@@ -267,30 +259,8 @@ def build_sync_dag(
         render_template_as_native_obj=True,
         **dag_args,
     ) as dag:
-        if settings.one_task_per_instance:
-            MppSyncAgencyOperator(
-                task_id="sync", full_refresh=full_refresh,
-                outlets=[stream_asset(instance.id, "catalog"), stream_asset(instance.id, "applications")], **common,
-            )
-            return dag
-        check = MppCheckOperator(task_id="check", **common)
-        catalog = MppSyncOperator(
-            task_id="sync_catalog", stream=StreamName.CATALOG.value, full_refresh=full_refresh,
-            quarantine_fail_ratio=settings.quarantine_fail_ratio, outlets=[stream_asset(instance.id, "catalog")],
-            **common,
-        )
-        applications = MppSyncOperator(
-            task_id="sync_applications", stream=StreamName.APPLICATIONS.value, full_refresh=full_refresh,
-            quarantine_fail_ratio=settings.quarantine_fail_ratio, outlets=[stream_asset(instance.id, "applications")],
-            # An agency without a catalog stream skips sync_catalog; its applications still sync.
-            trigger_rule="none_failed", **common,
-        )
-        record = MppRecordRunOperator(
-            task_id="record_run", agency_id=instance.id, sync_task_ids=["sync_catalog", "sync_applications"],
-            upstream_task_ids_to_check=["check", "sync_catalog", "sync_applications"], agencies_file=str(path),
-            trigger_rule="all_done", **{**task_args, "retries": 0},
-        )
-        check >> catalog >> applications >> record
+        MppSyncAgencyOperator(task_id="sync", full_refresh=full_refresh,
+                              quarantine_fail_ratio=settings.quarantine_fail_ratio, outlets=outlets, **common)
     return dag
 
 
@@ -339,27 +309,35 @@ Keeps the portal store in step with agency **`{instance.id}`** (adapter `{instan
 `{instance.level}`), schedule `{instance.schedule}`. The same engine runs from the command line:
 `mpp-bus sync {instance.id}`.
 
-| task | what it does |
-|---|---|
-| `check` | can the bus reach the agency, are the credentials good |
-| `sync_catalog` | the service catalog (skipped when there is none); updates `mpp://portal/catalog/{instance.id}` |
-| `sync_applications` | new and changed applications; updates `mpp://portal/applications/{instance.id}` |
-| `record_run` | one summary of the run (counts only, never a NIK); fails when a task above failed |
+One task, `sync`, does the whole run (one task rather than one per step keeps Airflow's per-task cost low):
 
-Tasks retry {settings.retries} times with exponential backoff (first wait {settings.retry_delay_seconds:.0f} s),
-run in the pool `{pool_name(instance.id)}` ({instance.pool_slots} slot(s)) so a fragile agency is never flooded,
+1. checks that the agency answers and takes our credentials;
+2. syncs the service catalog, then new and changed applications, each stream with its own lock, breaker and
+   cursor, updating the Assets `mpp://portal/catalog/{instance.id}` and `mpp://portal/applications/{instance.id}`;
+3. ends its log with one `summary` line per stream (read, stored, unchanged, quarantined; counts only, never a
+   NIK); its return value (XCom) holds the same counts.
+
+The task retries {settings.retries} times with exponential backoff (first wait {settings.retry_delay_seconds:.0f} s),
+runs in the pool `{pool_name(instance.id)}` ({instance.pool_slots} slot(s)) so a fragile agency is never flooded,
 and at most one run is active at a time. Credentials come from the Airflow Connection `{instance.connection_id}`
-(or the environment variable `AIRFLOW_CONN_{instance.connection_id.upper()}`).
+(or the environment variable `AIRFLOW_CONN_{instance.connection_id.upper()}`). When it fails for good, the
+admins get one alert per outage (Connection `mpp_alerts_smtp`).
 
 **When it fails**
 
-1. Open the log of the first red task: the last line names the agency, the stream and what to do.
-2. `check` failed: the agency is down or refuses our credentials. Ask the agency, or fix the Connection
-   `{instance.connection_id}` (Admin -> Connections), then *Clear* the task.
-3. A sync task failed: the engine recorded the run (`mpp-bus runs`); records that could not be mapped are in
-   quarantine (`mpp-bus quarantine list`), not lost. Fix the cause, then *Clear* the task; it resumes from the
-   stored cursor. Trigger with the *Full refresh* switch to read everything again.
-4. A run stuck in *queued*: the pool `{pool_name(instance.id)}` is missing (`airflow pools list`) or full.
+1. Open the log of `sync`: the line before the traceback names the agency, the stream (or the check) and what to
+   do; the `summary` lines show what each stream did.
+2. The check failed: the agency is down, in maintenance, or refuses our credentials. A refused password or a bad
+   configuration fails at once, without retries: fix the Connection `{instance.connection_id}` (Admin ->
+   Connections) or the agencies file, then *Clear* the task. Otherwise ask the agency; the retries wait. The
+   failed check is recorded as a run (`mpp-bus runs`, the *MPP agencies* page).
+3. A stream failed: the engine recorded the run (`mpp-bus runs`); the other stream still ran. Records that could
+   not be mapped are in quarantine (`mpp-bus quarantine list`), not lost. Fix the cause, then *Clear* the task; it
+   resumes from the stored cursors. Trigger with the *Full refresh* switch to read everything again.
+4. A warning that records were quarantined: the run is stored, the quarantined records are not. Above
+   `MPP_AIRFLOW_QUARANTINE_FAIL_RATIO` the task fails instead.
+5. A run stuck in *queued*: the pool `{pool_name(instance.id)}` is missing (`airflow pools list`) or full, or no
+   worker serves the queue `{instance.queue or "default"}`.
 
 Other agencies are never affected: each has its own DAG, pool and breaker.
 """

@@ -80,43 +80,48 @@ class MppCheckOperator(_BusOperator):
 
     A failure a retry can fix (down, slow, maintenance) retries with backoff; one it cannot (refused credentials,
     bad configuration) fails at once, without retries, so the admin hears about it in seconds, not after an hour of
-    backoff.
+    backoff. ``MppSyncAgencyOperator`` makes the same check before it syncs.
     """
 
     def execute(self, context: Any) -> dict[str, Any]:
         bus = build_bus(self.agencies_file)
-        instance = bus.instance(self.agency_id)
-        result = bus.check(self.agency_id)
-        if not result.ok:
-            details = dict(result.details or {})
-            error_class = str(details.get("error_class") or "CheckFailed")
-            message = (
-                f"agency {instance.id} ({instance.name}) failed its check: {redact_text(result.message)}. "
-                f"What to do: {check_advice(error_class, instance.connection_id)}; "
-                f"To ask again from a shell: `airflow tasks test {context_dag_id(instance.id)} check` (uses the "
-                f"Airflow Connection), or `mpp-bus check {instance.id}` with `{env_var(instance.connection_id)}` set."
-            )
-            self._record(bus, instance, message, result.latency_ms)
-            if details.get("retriable") is False:
-                raise FatalCheckFailed(message, error_class=error_class)
-            raise AgencyCheckFailed(message, error_class=error_class)
-        latency = round(result.latency_ms, 1) if result.latency_ms is not None else None
-        self.log.info("agency %s is reachable (%s ms): %s", instance.id, latency, redact_text(result.message))
-        return {"agency_id": instance.id, "ok": True, "latency_ms": latency}
-
-    def _record(self, bus: Bus, instance: Any, message: str, latency_ms: float | None) -> None:
-        from datetime import UTC, datetime
-
         try:
-            run_id = bus.store.record_failed_check(
-                instance.agency, adapter=instance.adapter, error=message,
-                duration_s=(latency_ms or 0.0) / 1000, now=datetime.now(UTC))
-        except Exception as exc:  # the store being down must not hide what the agency said
-            self.log.warning("could not record the failed check in the store: %s", type(exc).__name__)
-            return
+            return check_agency(bus, self.agency_id, self.task_id, self.log)
         finally:
             bus.store.dispose()
-        self.log.info("recorded the failed check as run %s", run_id)
+
+
+def check_agency(bus: Bus, agency_id: str, task_id: str, log: Any) -> dict[str, Any]:
+    """Ask the agency whether it answers and takes our credentials; a failure is recorded as a run and raised."""
+    instance = bus.instance(agency_id)
+    result = bus.check(agency_id)
+    if not result.ok:
+        details = dict(result.details or {})
+        error_class = str(details.get("error_class") or "CheckFailed")
+        message = (
+            f"agency {instance.id} ({instance.name}) failed its check: {redact_text(result.message)}. "
+            f"What to do: {check_advice(error_class, instance.connection_id)}; "
+            f"To ask again from a shell: `airflow tasks test {context_dag_id(instance.id)} {task_id}` (uses the "
+            f"Airflow Connection), or `mpp-bus check {instance.id}` with `{env_var(instance.connection_id)}` set."
+        )
+        _record_failed_check(bus, instance, message, result.latency_ms, log)
+        if details.get("retriable") is False:
+            raise FatalCheckFailed(message, error_class=error_class)
+        raise AgencyCheckFailed(message, error_class=error_class)
+    latency = round(result.latency_ms, 1) if result.latency_ms is not None else None
+    log.info("agency %s is reachable (%s ms): %s", instance.id, latency, redact_text(result.message))
+    return {"agency_id": instance.id, "ok": True, "latency_ms": latency}
+
+
+def _record_failed_check(bus: Bus, instance: Any, message: str, latency_ms: float | None, log: Any) -> None:
+    try:
+        run_id = bus.store.record_failed_check(
+            instance.agency, adapter=instance.adapter, error=message,
+            duration_s=(latency_ms or 0.0) / 1000, now=datetime.now(UTC))
+    except Exception as exc:  # the store being down must not hide what the agency said
+        log.warning("could not record the failed check in the store: %s", type(exc).__name__)
+        return
+    log.info("recorded the failed check as run %s", run_id)
 
 
 def context_dag_id(agency_id: str) -> str:
@@ -141,6 +146,7 @@ class AgencyCheckFailed(Exception):
     def __init__(self, message: str, *, error_class: str = "CheckFailed") -> None:
         super().__init__(message)
         self.error_class = error_class
+        self.stream = "check"
 
 
 class FatalCheckFailed(AirflowFailException):
@@ -149,10 +155,30 @@ class FatalCheckFailed(AirflowFailException):
     def __init__(self, message: str, *, error_class: str) -> None:
         super().__init__(message)
         self.error_class = error_class
+        self.stream = "check"
 
 
 class SyncRunFailed(Exception):
-    """The engine recorded a failed run; the message carries its error. The task retries with backoff."""
+    """The engine recorded a failed run; the message carries its error. The task retries with backoff.
+
+    ``stream`` and ``error_class`` tell the failure notifier what failed (``None``: taken from the cause).
+    """
+
+    def __init__(self, message: str, *, stream: str | None = None, error_class: str | None = None) -> None:
+        super().__init__(message)
+        self.stream = stream
+        if error_class:
+            self.error_class = error_class
+
+
+class FatalSyncFailed(AirflowFailException):
+    """A sync that no retry can fix (refused credentials, bad configuration, a request the agency rejects)."""
+
+    def __init__(self, message: str, *, stream: str | None = None, error_class: str | None = None) -> None:
+        super().__init__(message)
+        self.stream = stream
+        if error_class:
+            self.error_class = error_class
 
 
 class QuarantineThresholdExceeded(AirflowFailException):
@@ -160,15 +186,86 @@ class QuarantineThresholdExceeded(AirflowFailException):
 
     error_class = "QuarantineThresholdExceeded"
 
+    def __init__(self, message: str, *, stream: str | None = None) -> None:
+        super().__init__(message)
+        self.stream = stream
+
+
+def sync_stream(bus: Bus, agency_id: str, stream: str, *, full_refresh: bool, quarantine_fail_ratio: float | None,
+                log: Any) -> dict[str, Any]:
+    """One stream's sync run: its summary, logged; raises when the run failed or quarantined too much.
+
+    The summary is logged (counts only) before anything is raised, so a failed attempt still shows what it did.
+    """
+    from mpp_bus.errors import ConfigError, FatalError
+
+    try:
+        result = bus.sync(agency_id, stream, full_refresh=full_refresh)
+    except (FatalError, ConfigError) as exc:
+        # The engine recorded the failed run; retrying would repeat the same refusal.
+        raise FatalSyncFailed(
+            f"sync of agency {agency_id} stream {stream} failed and no retry can fix it: {redact_text(str(exc))}",
+            stream=stream, error_class=type(exc).__name__,
+        ) from exc
+    summary = run_summary(result)
+    log.info("run %s", " ".join(f"{k}={v}" for k, v in summary.items()))
+    # Quarantined records of earlier runs that still wait for a fix, not only this run's.
+    waiting = bus.store.open_quarantine_counts(agency_id=agency_id).get((agency_id, stream), 0)
+    if waiting:
+        log.warning("open quarantine: %d record(s) of %s %s wait for a fix; see `mpp-bus quarantine list --open "
+                    "--agency %s`, then `mpp-bus quarantine retry --all --agency %s`", waiting, agency_id, stream,
+                    agency_id, agency_id)
+    else:
+        log.info("open quarantine: 0")
+    if not result.ok:
+        error = redact_text(str(getattr(result, "error", "") or "no error recorded"))
+        raise SyncRunFailed(
+            f"sync of agency {agency_id} stream {stream} ended {summary['status']} (run {summary['run_id']}): "
+            f"{error}. What to do: see `mpp-bus runs` and `mpp-bus quarantine list`; the next attempt resumes from "
+            f"the stored cursor.", stream=stream,
+        )
+    judge_quarantine(agency_id, stream, summary, quarantine_fail_ratio, log)
+    return summary
+
+
+def judge_quarantine(agency_id: str, stream: str, summary: Mapping[str, Any], fail_ratio: float | None,
+                     log: Any) -> None:
+    """Warn when a run quarantined records; fail it when their share of the records read exceeds ``fail_ratio``."""
+    quarantined, read = int(summary.get("quarantined") or 0), int(summary.get("read") or 0)
+    if not quarantined:
+        return
+    ratio = quarantined / read if read else 1.0
+    advice = (f"read the reasons with `mpp-bus quarantine list --agency {agency_id}` (or the MPP agencies page), fix "
+              f"the mapping or ask the agency to fix its data")
+    if fail_ratio is not None and ratio > fail_ratio:
+        # Data was stored and its assets are not updated: the report should not present this run as clean.
+        raise QuarantineThresholdExceeded(
+            f"agency {agency_id} stream {stream}: {quarantined} of {read} records ({ratio:.1%}) were quarantined, "
+            f"above the limit of {fail_ratio:.1%} (quarantine_fail_ratio). The other records are stored. What to "
+            f"do: {advice}, then clear this task.", stream=stream,
+        )
+    log.warning("agency %s stream %s: %d of %d records (%.1f%%) quarantined, not stored. What to do: %s",
+                agency_id, stream, quarantined, read, ratio * 100, advice)
+
+
+def _set_outlet_extra(context: Any, outlets: Sequence[Any], stream: str, summary: Mapping[str, Any]) -> None:
+    outlet_events = context.get("outlet_events") if isinstance(context, Mapping) else None
+    if outlet_events is None:
+        return
+    for outlet in outlets:
+        if getattr(outlet, "uri", "").startswith(f"mpp://portal/{stream}/"):
+            outlet_events[outlet].extra = {k: v for k, v in summary.items() if v is not None}
+
 
 class MppSyncOperator(_BusOperator):
     """Sync one stream of one agency into the portal store: ``bus.sync(agency_id, stream, full_refresh=...)``.
 
-    ``agency_id``, ``stream`` and ``full_refresh`` are templated, e.g. ``full_refresh="{{ params.full_refresh }}"``.
-    The task is skipped when the agency does not offer ``stream``; it fails (and retries) when the run fails, and
-    fails at once when no retry can help (refused credentials, bad configuration, a request the agency rejects).
-    A run that quarantined records logs a warning; with ``quarantine_fail_ratio`` set, a run whose quarantined share
-    of the records read exceeds it fails. Outlet assets get the run summary as their event's ``extra``.
+    For your own DAGs; the bus's DAGs use ``MppSyncAgencyOperator``. ``agency_id``, ``stream`` and ``full_refresh``
+    are templated, e.g. ``full_refresh="{{ params.full_refresh }}"``. The task is skipped when the agency does not
+    offer ``stream``; it fails (and retries) when the run fails, and fails at once when no retry can help (refused
+    credentials, bad configuration, a request the agency rejects). A run that quarantined records logs a warning;
+    with ``quarantine_fail_ratio`` set, a run whose quarantined share of the records read exceeds it fails. Outlet
+    assets get the run summary as their event's ``extra``.
     """
 
     template_fields: Sequence[str] = ("agency_id", "stream", "full_refresh", "agencies_file")
@@ -181,177 +278,109 @@ class MppSyncOperator(_BusOperator):
         self.quarantine_fail_ratio = quarantine_fail_ratio
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from mpp_bus.errors import ConfigError, FatalError
-
         bus = build_bus(self.agencies_file)
         offered = [str(s) for s in bus.streams_of(self.agency_id)]
         if self.stream not in offered:
             raise AirflowSkipException(
                 f"agency {self.agency_id} does not offer the {self.stream} stream (it offers: {', '.join(offered)})"
             )
-        try:
-            result = bus.sync(self.agency_id, self.stream, full_refresh=_as_bool(self.full_refresh))
-        except (FatalError, ConfigError) as exc:
-            # The engine recorded the failed run; retrying would repeat the same refusal.
-            raise AirflowFailException(
-                f"sync of agency {self.agency_id} stream {self.stream} failed and no retry can fix it: "
-                f"{redact_text(str(exc))}"
-            ) from exc
-        summary = run_summary(result)
-        self.log.info("run %s", " ".join(f"{k}={v}" for k, v in summary.items()))
-        waiting = bus.store.open_quarantine_counts(agency_id=self.agency_id).get((self.agency_id, self.stream), 0)
-        if waiting:
-            self.log.warning("open quarantine: %d record(s) of %s %s wait for a fix; see `mpp-bus quarantine list "
-                             "--open --agency %s`, then `mpp-bus quarantine retry --all --agency %s`", waiting,
-                             self.agency_id, self.stream, self.agency_id, self.agency_id)
-        else:
-            self.log.info("open quarantine: 0")
-        if not result.ok:
-            error = redact_text(str(getattr(result, "error", "") or "no error recorded"))
-            raise SyncRunFailed(
-                f"sync of agency {self.agency_id} stream {self.stream} ended {summary['status']} (run "
-                f"{summary['run_id']}): {error}. What to do: see `mpp-bus runs` and `mpp-bus quarantine list`; the "
-                f"next attempt resumes from the stored cursor."
-            )
-        self._judge_quarantine(summary)
-        outlet_events = context.get("outlet_events") if isinstance(context, Mapping) else None
-        if outlet_events is not None:
-            for outlet in self.outlets:
-                outlet_events[outlet].extra = {k: v for k, v in summary.items() if v is not None}
+        summary = sync_stream(bus, self.agency_id, self.stream, full_refresh=_as_bool(self.full_refresh),
+                              quarantine_fail_ratio=self.quarantine_fail_ratio, log=self.log)
+        _set_outlet_extra(context, self.outlets, self.stream, summary)
         return summary
 
-    def _judge_quarantine(self, summary: Mapping[str, Any]) -> None:
-        quarantined, read = int(summary.get("quarantined") or 0), int(summary.get("read") or 0)
-        if not quarantined:
-            return
-        ratio = quarantined / read if read else 1.0
-        advice = (f"read the reasons with `mpp-bus quarantine list --agency {self.agency_id}` (or the MPP agencies "
-                  f"page), fix the mapping or ask the agency to fix its data")
-        if self.quarantine_fail_ratio is not None and ratio > self.quarantine_fail_ratio:
-            # Data was stored and its assets are not updated: the report should not present this run as clean.
-            raise QuarantineThresholdExceeded(
-                f"agency {self.agency_id} stream {self.stream}: {quarantined} of {read} records ({ratio:.1%}) were "
-                f"quarantined, above the limit of {self.quarantine_fail_ratio:.1%} (quarantine_fail_ratio). The "
-                f"other records are stored. What to do: {advice}, then clear this task."
-            )
-        self.log.warning("agency %s stream %s: %d of %d records (%.1f%%) quarantined, not stored. What to do: %s",
-                         self.agency_id, self.stream, quarantined, read, ratio * 100, advice)
+
+SYNC_ORDER = ("catalog", "applications")
 
 
 class MppSyncAgencyOperator(_BusOperator):
     """A whole sync run of one agency in one task: check, then every offered stream, then one summary.
 
-    The shape chosen by ``MPP_AIRFLOW_ONE_TASK_PER_INSTANCE``: Airflow's cost is per task instance (a process, a
-    parse, execution API calls), so one task instead of four costs about a third. Each stream still runs with its
-    own lock, breaker and cursor in the engine; a failed stream does not stop the next, and the task fails (and
-    retries, resuming from the stored cursors) when any did.
+    The task of every ``mpp_sync__<agency>`` DAG. Airflow's cost is per task instance (a process, a parse, execution
+    API calls), so one task instead of four (check, two streams, summary) costs about a third, measured by
+    ``python -m mpp_bus.airflow bench-sweep``. Each stream still runs with its own lock, breaker and cursor in the
+    engine, in the agency's pool, with the task's retries. A failed check is recorded as a run and stops the task;
+    a failed stream does not stop the next one. The task then fails: at once (no retries) when no retry can fix a
+    stream (refused credentials, bad configuration, too much quarantined), otherwise with retries that resume from
+    the stored cursors. The log ends with one line per stream (read, stored, unchanged, quarantined); the return
+    value (XCom) carries the same counts; each stream's outlet asset gets its counts as the event's ``extra``.
     """
 
     template_fields: Sequence[str] = ("agency_id", "full_refresh", "agencies_file")
 
-    def __init__(self, *, full_refresh: bool | str = False, **kwargs: Any) -> None:
+    def __init__(self, *, full_refresh: bool | str = False, quarantine_fail_ratio: float | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.full_refresh = full_refresh
+        self.quarantine_fail_ratio = quarantine_fail_ratio
 
     def execute(self, context: Any) -> dict[str, Any]:
         bus = build_bus(self.agencies_file)
-        instance = bus.instance(self.agency_id)
-        check = bus.check(self.agency_id)
-        if not check.ok:
-            raise AgencyCheckFailed(
-                f"agency {instance.id} ({instance.name}) failed its check: {redact_text(check.message)}. "
-                f"What to do: make sure the agency's system is up and that the Connection `{instance.connection_id}` "
-                f"holds valid credentials, then clear this task."
-            )
+        try:
+            return self._run(bus, context)
+        finally:
+            bus.store.dispose()
+
+    def _run(self, bus: Bus, context: Any) -> dict[str, Any]:
+        check = check_agency(bus, self.agency_id, self.task_id, self.log)
         offered = [str(s) for s in bus.streams_of(self.agency_id)]
-        outlet_events = context.get("outlet_events") if isinstance(context, Mapping) else None
         streams: dict[str, dict[str, Any]] = {}
-        for stream in ("catalog", "applications"):
+        failures: list[tuple[str, Exception]] = []
+        for stream in SYNC_ORDER:
             if stream not in offered:
+                self.log.info("agency %s does not offer the %s stream; nothing to sync", self.agency_id, stream)
                 continue
-            summary = run_summary(bus.sync(self.agency_id, stream, full_refresh=_as_bool(self.full_refresh)))
+            try:
+                summary = sync_stream(bus, self.agency_id, stream, full_refresh=_as_bool(self.full_refresh),
+                                      quarantine_fail_ratio=self.quarantine_fail_ratio, log=self.log)
+            except (SyncRunFailed, AirflowFailException) as exc:
+                self.log.error("agency %s stream %s: %s", self.agency_id, stream, exc)
+                failures.append((stream, exc))
+                continue
             streams[stream] = summary
-            self.log.info("run %s", " ".join(f"{k}={v}" for k, v in summary.items()))
-            if outlet_events is not None and summary["status"] == "succeeded":
-                for outlet in self.outlets:
-                    if getattr(outlet, "uri", "").startswith(f"mpp://portal/{stream}/"):
-                        outlet_events[outlet].extra = {k: v for k, v in summary.items() if v is not None}
-        failed = [s for s, summary in streams.items() if summary["status"] != "succeeded"]
-        if failed:
-            raise SyncRunFailed(
-                f"agency {self.agency_id}: sync of {', '.join(failed)} did not succeed (runs "
-                f"{', '.join(str(streams[s]['run_id']) for s in failed)}). What to do: see `mpp-bus runs` and "
-                f"`mpp-bus quarantine list`; the next attempt resumes from the stored cursors."
-            )
-        return {"agency_id": self.agency_id, "streams": streams}
+            _set_outlet_extra(context, self.outlets, stream, summary)
+        self._log_summary(streams, failures)
+        if failures:
+            raise _combined_failure(self.agency_id, failures)
+        self._resolve_failure_alert(bus)
+        return {"agency_id": self.agency_id, "check": check, "streams": streams}
 
+    def _log_summary(self, streams: Mapping[str, Mapping[str, Any]], failures: Sequence[tuple[str, Exception]]) -> None:
+        for stream, summary in streams.items():
+            self.log.info("summary %s: %s read=%s stored=%s unchanged=%s quarantined=%s (run %s)", stream,
+                          summary["status"], summary["read"], summary["stored"], summary["unchanged"],
+                          summary["quarantined"], summary["run_id"])
+        for stream, exc in failures:
+            self.log.info("summary %s: failed (%s)", stream, _error_class(exc))
 
-class MppRecordRunOperator(BaseOperator):
-    """The last task of a sync DAG: one summary of what the run did, failing when an earlier task failed.
-
-    It runs whatever happened upstream (``trigger_rule="all_done"``), so the run's outcome is always summarised in
-    one place, and the DAG run fails when any stream failed rather than looking green.
-    """
-
-    template_fields: Sequence[str] = ("agency_id",)
-    ui_color = "#f4f0e8"
-
-    def __init__(
-        self, *, agency_id: str, sync_task_ids: Sequence[str], upstream_task_ids_to_check: Sequence[str],
-        agencies_file: str | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.agency_id = agency_id
-        self.agencies_file = agencies_file
-        self.sync_task_ids = list(sync_task_ids)
-        self.upstream_task_ids_to_check = list(upstream_task_ids_to_check)
-
-    def execute(self, context: Any) -> dict[str, Any]:
-        ti = context["ti"]
-        states = _task_states(ti, self.upstream_task_ids_to_check)
-        streams: dict[str, Any] = {}
-        for task_id in self.sync_task_ids:
-            summary = ti.xcom_pull(task_ids=task_id)
-            streams[task_id] = summary if isinstance(summary, Mapping) else {"state": states.get(task_id)}
-        record = {"agency_id": self.agency_id, "run_id": context["run_id"], "task_states": states, "streams": streams}
-        self.log.info("agency %s run %s: task states %s", self.agency_id, context["run_id"], states)
-        for task_id, summary in streams.items():
-            self.log.info("%s: %s", task_id, " ".join(f"{k}={v}" for k, v in summary.items()))
-        failed = [t for t, s in states.items() if s == "failed"]
-        not_run = [t for t, s in states.items() if s == "upstream_failed"]
-        if not failed and not not_run:
-            self._resolve_failure_alert()
-        if failed or not_run:
-            skipped = f" ({', '.join(not_run)} did not run)" if not_run else ""
-            first = failed[0] if failed else not_run[0]
-            raise AirflowFailException(
-                f"agency {self.agency_id}: {', '.join(failed) or 'an earlier task'} failed{skipped}; open the log "
-                f"of `{first}` for the reason and what to do"
-            )
-        return record
-
-
-    def _resolve_failure_alert(self) -> None:
+    def _resolve_failure_alert(self, bus: Bus) -> None:
         """A clean run ends the agency's open failure alert, so the next outage alerts again."""
-        from datetime import UTC, datetime
-
         from mpp_bus.airflow.alerts import FAILURE
 
-        bus = build_bus(self.agencies_file)
         try:
             if bus.store.resolve_alert(self.agency_id, FAILURE, now=datetime.now(UTC)):
                 self.log.info("agency %s recovered: its failure alert is resolved", self.agency_id)
         except Exception as exc:  # the run's summary matters more than the alert bookkeeping
             self.log.warning("could not resolve the failure alert: %s", type(exc).__name__)
-        finally:
-            bus.store.dispose()
 
 
-def _task_states(ti: Any, task_ids: Sequence[str]) -> dict[str, str | None]:
-    raw = ti.get_task_states(dag_id=ti.dag_id, task_ids=list(task_ids), run_ids=[ti.run_id])
-    # The answer is keyed by run id, then task id.
-    by_task = raw.get(ti.run_id, raw) if isinstance(raw, Mapping) else {}
-    return {t: (str(by_task[t]) if by_task.get(t) is not None else None) for t in task_ids}
+def _error_class(exc: BaseException) -> str:
+    from mpp_bus.airflow.alerts import error_class_of
+
+    return error_class_of(exc)
+
+
+def _combined_failure(agency_id: str, failures: Sequence[tuple[str, Exception]]) -> Exception:
+    """One exception for the streams that failed: fatal (no retries) when any of them no retry can fix."""
+    if len(failures) == 1:
+        return failures[0][1]
+    fatal: list[tuple[str, Exception]] = [(s, e) for s, e in failures if isinstance(e, AirflowFailException)]
+    stream, first = (fatal or list(failures))[0]
+    names = ", ".join(s for s, _ in failures)
+    message = f"agency {agency_id}: {names} failed. First: {first}"
+    if fatal:
+        return FatalSyncFailed(message, stream=stream, error_class=_error_class(first))
+    return SyncRunFailed(message, stream=stream, error_class=_error_class(first))
 
 
 class MppReportOperator(BaseOperator):

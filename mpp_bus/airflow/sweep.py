@@ -71,7 +71,6 @@ class SweepOptions:
     postgres_url: str = DEFAULT_POSTGRES_URL
     timeout_seconds: float = 1800.0
     keep_logs: Path | None = None
-    one_task_per_instance: bool = False
 
 
 @dataclass
@@ -93,7 +92,6 @@ class SweepResult:
     cpu_s: dict[str, float]
     db_growth_bytes: dict[str, int]
     tasks: dict[str, dict[str, float]] = field(default_factory=dict)
-    one_task_per_instance: bool = False
 
     @property
     def cpu_s_per_instance(self) -> dict[str, float]:
@@ -117,8 +115,7 @@ def render_table(result: SweepResult) -> str:
     data = "nothing changed since an initial sync" if result.initial_sync else "a first sync"
     lines = [
         f"sweep of {result.instances} agency instances, {executor} (parallelism {result.parallelism}), "
-        f"{result.applications} applications each, {data}"
-        + (", one task per instance" if result.one_task_per_instance else ""),
+        f"{result.applications} applications each, {data}",
         f"{'stack up (not counted)':<34}{result.startup_s:>10.1f} s",
         f"{'wall time until all runs finished':<34}{result.wall_s:>10.1f} s",
         f"{'  with the report DAG':<34}{result.wall_with_report_s:>10.1f} s ({result.report_runs} report runs)",
@@ -378,8 +375,6 @@ def sweep_env(home: Path, options: SweepOptions, meta_url: str, store_url: str, 
         "MPP_NIK_HMAC_SECRET": secrets.token_urlsafe(32),
         **{k: json.dumps(v) for k, v in MOCK_CONNECTIONS.items()},
     })
-    if options.one_task_per_instance:
-        env["MPP_AIRFLOW_ONE_TASK_PER_INSTANCE"] = "true"
     if options.keep_logs is not None:
         env["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(options.keep_logs / "tasks")
     env.update(extra or {})
@@ -503,7 +498,6 @@ def _sweep(options: SweepOptions, home: Path, processes: Processes, databases: D
         report_runs=report_runs, task_instances=task_instances,
         task_instances_per_minute=round(task_instances / wall_s * 60, 1),
         cpu_s=cpu, db_growth_bytes={k: sizes_after[k] - sizes_before[k] for k in sizes_after}, tasks=tasks,
-        one_task_per_instance=options.one_task_per_instance,
     )
 
 

@@ -25,6 +25,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 SCRIPT = str(ROOT / "deploy" / "celery-cluster.sh")
 AGENCIES = ("oss", "dpmptsp-3314")
+# A regional instance, as the generated national file has them: its task goes to the island group's Celery queue.
+REGIONAL = {"dpmptsp-3314": "jawa"}
 
 
 @pytest.fixture
@@ -36,6 +38,9 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, str]]:
     with MockAgencies(seed=3, citizens=200, applications=120) as mocks:
         doc = agencies_doc(mocks.urls)
         doc["defaults"]["schedule"] = None  # only the runs the test triggers
+        for agency in doc["agencies"]:
+            if agency["id"] in REGIONAL:
+                agency["queue"] = REGIONAL[agency["id"]]
         agencies = tmp_path / "agencies.yaml"
         agencies.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
         home = tmp_path / "home"
@@ -47,6 +52,9 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, str]]:
         try:
             started = run([SCRIPT, "up"], env, timeout=240)
             assert started.returncode == 0, started.stdout[-4000:]
+            # With CELERY_QUEUES unset the workers serve every queue the agencies file names, and warn of none.
+            assert "celery workers serve the queues default,jawa" in started.stdout, started.stdout[-4000:]
+            assert "WARNING: queue" not in started.stdout
             yield {**env, "MPP_DATABASE_URL": f"{SERVER}/{store_db}", "STORE_DB": store_db}
         finally:
             stopped = run([SCRIPT, "down"], env, timeout=120)
@@ -107,6 +115,14 @@ def test_two_agencies_sync_on_celery_workers_into_postgres(cluster: dict[str, st
         assert f"mpp_sync__{agency}" in worker_logs
     scheduler_log = (home / "process-logs" / "scheduler.log").read_text()
     assert "CeleryExecutor" in scheduler_log or "celery" in scheduler_log.lower()
+    # The regional instance's task was sent to its queue, and a worker served it there.
+    meta = create_engine(f"{SERVER}/{cluster['META_DB']}")
+    try:
+        with meta.connect() as conn:
+            queues = dict(conn.execute(text("SELECT dag_id, queue FROM task_instance")).all())
+    finally:
+        meta.dispose()
+    assert queues["mpp_sync__dpmptsp-3314"] == "jawa" and queues["mpp_sync__oss"] == "default", queues
 
     engine = create_engine(cluster["MPP_DATABASE_URL"])
     try:

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy
 from airflow.dag_processing.dagbag import DagBag
 
+from mpp_bus.airflow.alerts import MppFailureNotifier
 from mpp_bus.airflow.factory import REPORT_DAG_ID, build_dags, cached_agencies, outbox_asset, stream_asset
 from mpp_bus.airflow.generate import write_agencies
 from mpp_bus.config import load_agencies
@@ -61,21 +62,19 @@ def test_sync_dag_shape(bag: DagBag) -> None:
     for instance in SHIPPED:
         dag = bag.dags[f"mpp_sync__{instance.id}"]
         assert dag is not None
-        assert [t.task_id for t in dag.topological_sort()] == ["check", "sync_catalog", "sync_applications",
-                                                               "record_run"]
+        # One task per agency run: Airflow's cost is per task instance (bench-sweep measured a third of four).
+        assert [t.task_id for t in dag.tasks] == ["sync"]
         assert dag.max_active_runs == 1 and dag.catchup is False
         assert {f"level:{instance.level}", f"adapter:{instance.adapter}"} <= set(dag.tags)
         if instance.region_code:
             assert f"region:{instance.region_code}" in dag.tags
         assert "When it fails" in dag.doc_md and instance.connection_id in dag.doc_md
-        for task in dag.tasks:
-            if task.task_id != "record_run":
-                assert task.pool == f"mpp_{instance.id}"
-                assert task.retries >= 1 and task.retry_exponential_backoff
-        assert dag.get_task("record_run").trigger_rule == "all_done"
-        outlets = {task.task_id: task.outlets for task in dag.tasks}
-        assert outlets["sync_applications"] == [stream_asset(instance.id, "applications")]
-        assert outlets["sync_catalog"] == [stream_asset(instance.id, "catalog")]
+        task = dag.get_task("sync")
+        assert task.pool == f"mpp_{instance.id}"
+        assert task.retries >= 1 and task.retry_exponential_backoff
+        callbacks = task.on_failure_callback
+        assert isinstance(callbacks, list) and isinstance(callbacks[0], MppFailureNotifier)
+        assert task.outlets == [stream_asset(instance.id, "catalog"), stream_asset(instance.id, "applications")]
 
 
 def test_report_dag_is_scheduled_on_every_agency_asset(bag: DagBag) -> None:
@@ -86,9 +85,11 @@ def test_report_dag_is_scheduled_on_every_agency_asset(bag: DagBag) -> None:
 
 
 def test_operators_are_templated_and_summaries_carry_counts_only(bag: DagBag) -> None:
-    task = bag.dags["mpp_sync__oss"].get_task("sync_applications")
-    assert {"agency_id", "stream", "full_refresh"} <= set(task.template_fields)
-    from mpp_bus.airflow.operators import SUMMARY_FIELDS
+    task = bag.dags["mpp_sync__oss"].get_task("sync")
+    assert {"agency_id", "full_refresh"} <= set(task.template_fields)
+    from mpp_bus.airflow.operators import SUMMARY_FIELDS, MppSyncOperator
+
+    assert {"agency_id", "stream", "full_refresh"} <= set(MppSyncOperator.template_fields)
 
     assert "error" not in SUMMARY_FIELDS and not any("nik" in f for f in SUMMARY_FIELDS)
 
@@ -119,7 +120,7 @@ def test_generated_national_config_parses_cleanly(tmp_path: Path, no_io: None, m
     assert bag.import_errors == {}
     assert len(bag.dag_ids) == 1201  # a sync and a dispatch DAG per agency, and the report
     sragen = bag.dags["mpp_sync__dpmptsp-3314"]
-    assert "region:33.14" in sragen.tags and sragen.get_task("check").queue == "jawa"
+    assert "region:33.14" in sragen.tags and sragen.get_task("sync").queue == "jawa"
 
 
 @pytest.mark.parametrize("wanted", ["mpp_sync__dpmptsp-3314", REPORT_DAG_ID])
@@ -130,7 +131,7 @@ def test_a_task_process_builds_only_its_own_dag(wanted: str, tmp_path: Path, no_
     write_agencies(path, 600)
     monkeypatch.setenv("MPP_AGENCIES_FILE", str(path))
     monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", wanted)
-    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_TASK_ID", "check" if wanted != REPORT_DAG_ID else "write_report")
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_TASK_ID", "sync" if wanted != REPORT_DAG_ID else "write_report")
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
     assert bag.dag_ids == [wanted]
@@ -139,9 +140,8 @@ def test_a_task_process_builds_only_its_own_dag(wanted: str, tmp_path: Path, no_
     if wanted == REPORT_DAG_ID:
         assert len(dag.timetable.asset_condition.objects) == 1200
     else:
-        assert [t.task_id for t in dag.topological_sort()] == ["check", "sync_catalog", "sync_applications",
-                                                               "record_run"]
-        assert dag.get_task("check").pool == "mpp_dpmptsp-3314"
+        assert [t.task_id for t in dag.tasks] == ["sync"]
+        assert dag.get_task("sync").pool == "mpp_dpmptsp-3314"
 
 
 def test_a_dag_id_the_file_does_not_define_builds_everything(no_io: None) -> None:
@@ -150,15 +150,3 @@ def test_a_dag_id_the_file_does_not_define_builds_everything(no_io: None) -> Non
                          | {f"mpp_dispatch__{i.id}" for i in SUBMITTING})
     assert set(build_dags(ROOT / "agencies.yaml", only="mpp_sync__oss")) == {"mpp_sync__oss"}
     assert set(build_dags(ROOT / "agencies.yaml", only="mpp_dispatch__oss")) == {"mpp_dispatch__oss"}
-
-
-def test_one_task_per_instance_carries_the_whole_run(no_io: None) -> None:
-    from mpp_bus.airflow.factory import DagSettings
-
-    dags = build_dags(ROOT / "agencies.yaml", DagSettings(one_task_per_instance=True))
-    dag = dags["mpp_sync__oss"]
-    assert [t.task_id for t in dag.tasks] == ["sync"]
-    task = dag.get_task("sync")
-    assert task.pool == "mpp_oss" and task.retries >= 1
-    assert task.outlets == [stream_asset("oss", "catalog"), stream_asset("oss", "applications")]
-    assert REPORT_DAG_ID in dags

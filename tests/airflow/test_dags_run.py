@@ -110,15 +110,17 @@ def test_an_agency_that_is_down_fails_clearly_and_others_are_unaffected(env: dic
     assert "What to do" in out
     # Tried twice (one retry), then failed; the sync tasks never ran.
     assert out.count("AgencyCheckFailed: agency djp") == 2 and "new_state=up_for_retry" in out, out[-4000:]
-    assert "agency djp: check failed (sync_catalog, sync_applications did not run)" in out
+    # The check stopped the run: no stream was synced.
+    assert "stream=catalog" not in out and "stream=applications" not in out
 
     other = dags_test("mpp_sync__dpmptsp-3314", env)
     assert "dag_id=mpp_sync__dpmptsp-3314" in other and "state=success" in other, other[-4000:]
     engine = create_engine(postgres_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(select(sync_runs.c.agency_id, sync_runs.c.status)).all()
+            rows = conn.execute(select(sync_runs.c.agency_id, sync_runs.c.stream, sync_runs.c.status)).all()
     finally:
         engine.dispose()
-    assert ("dpmptsp-3314", "succeeded") in rows
-    assert not any(agency == "djp" for agency, _ in rows)
+    assert ("dpmptsp-3314", "applications", "succeeded") in rows
+    # djp's failed checks are recorded as runs (one per attempt), so the health view sees the outage; no sync ran.
+    assert [(stream, status) for agency, stream, status in rows if agency == "djp"] == [("check", "failed")] * 2
