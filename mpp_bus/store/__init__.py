@@ -30,7 +30,7 @@ from mpp_bus.store.runs import ABANDONED, FAILED, RUNNING, SUCCEEDED, RunCounts,
 from mpp_bus.store.session import PageTransaction, SyncSession
 from mpp_bus.store.state import CursorState, QuarantineRow, StoredService
 from mpp_bus.store.store import Store, create_store
-from mpp_bus.store.writers import ApplicationRow, ApplicationWriter, Current, StatusEventRow
+from mpp_bus.store.writers import ApplicationPage, ApplicationRow, ApplicationWriter, Current, StatusEventRow
 
 __all__ = [
     "ABANDONED",
@@ -38,6 +38,7 @@ __all__ = [
     "RUNNING",
     "SUCCEEDED",
     "AgencySummary",
+    "ApplicationPage",
     "ApplicationRow",
     "ApplicationTiming",
     "ApplicationWriter",
