@@ -11,6 +11,21 @@ export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="${AIRFLOW__CORE__EXECUTION_API_SERVER_URL:-http://127.0.0.1:${AIRFLOW__API__PORT}/execution/}"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-admin:admin}"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE:-$AIRFLOW_HOME/passwords.json}"
+# Airflow's metadata lives in PostgreSQL (database mpp_airflow, created by airflow-setup.sh when missing): on SQLite
+# the scheduler dies with "database is locked" as soon as a few dozen agencies run at once. AIRFLOW_METADATA=sqlite
+# keeps it in $AIRFLOW_HOME/airflow.db for a quick look without PostgreSQL.
+AIRFLOW_METADATA="${AIRFLOW_METADATA:-postgres}"
+if [ "$AIRFLOW_METADATA" != "sqlite" ]; then
+  export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-${AIRFLOW_PG_SERVER:-postgresql+psycopg://postgres@127.0.0.1:5432}/${AIRFLOW_META_DB:-mpp_airflow}}"
+  # psycopg 3 also serves Airflow's async engine (otherwise Airflow looks for asyncpg).
+  export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC:-$AIRFLOW__DATABASE__SQL_ALCHEMY_CONN}"
+fi
+# A demo on a small machine: a few task processes, not one per core times 16 (32 idle workers, about 1.9 GB).
+export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-8}"
+export AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG="${AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG:-4}"
+export AIRFLOW__API__WORKERS="${AIRFLOW__API__WORKERS:-1}"
+export AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES="${AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES:-1}"
+export AIRFLOW__CELERY__WORKER_CONCURRENCY="${AIRFLOW__CELERY__WORKER_CONCURRENCY:-4}"
 export MPP_AGENCIES_FILE="${MPP_AGENCIES_FILE:-$ROOT/agencies.yaml}"
 export MPP_DATABASE_URL="${MPP_DATABASE_URL:-sqlite:///$ROOT/var/mpp-bus.db}"
 export MPP_ENVIRONMENT="${MPP_ENVIRONMENT:-development}"

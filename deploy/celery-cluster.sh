@@ -63,10 +63,28 @@ PY
   start api-server airflow api-server --port "$API_PORT"
   start scheduler airflow scheduler
   start dag-processor airflow dag-processor
+  # By default the workers serve every queue the agencies file names (regional instances carry `queue:` per island
+  # group): a queue nobody serves would leave its agencies queued forever.
+  local named
+  named="$(python - "$MPP_AGENCIES_FILE" <<'PY'
+import sys
+from pathlib import Path
+from mpp_bus.config import load_agencies
+print(",".join(sorted({"default"} | {i.queue for i in load_agencies(Path(sys.argv[1])) if i.queue})))
+PY
+)"
+  CELERY_QUEUES="${CELERY_QUEUES:-$named}"
+  local q
+  for q in ${named//,/ }; do
+    case ",$CELERY_QUEUES," in
+      *",$q,"*) ;;
+      *) echo "WARNING: queue '$q' is named in $MPP_AGENCIES_FILE but no worker serves it (CELERY_QUEUES=$CELERY_QUEUES); its agencies will wait forever" >&2 ;;
+    esac
+  done
   for n in $(seq 1 "$WORKERS"); do
     # Only the first worker serves its logs on the default port; the others would collide on one machine.
     skip=(); [ "$n" -gt 1 ] && skip=(-s)
-    start "worker$n" airflow celery worker -H "worker$n@%h" -q "${CELERY_QUEUES:-default}" "${skip[@]}"
+    start "worker$n" airflow celery worker -H "worker$n@%h" -q "$CELERY_QUEUES" "${skip[@]}"
   done
 
   for _ in $(seq 1 120); do

@@ -150,6 +150,7 @@ class Dataset:
         self._order: list[tuple[int, str, int]] = []  # (updated, id, index) of overlaid records, sorted
         self._overlaid: list[int] = []  # overlaid indexes, sorted
         self._advance_calls = 0
+        self._submitted: dict[int, App] = {}  # index (from size on) -> an application submitted to this mock
         self._layouts: dict[Layout, tuple[Any, ...]] = {}  # per layout, what _render_run needs (_layout_tables)
 
     # --- base records ----------------------------------------------------------------------------------------------
@@ -244,6 +245,11 @@ class Dataset:
         return base._replace(status=status, status_at=updated, updated_at=updated, document_number=doc,
                              previous_status=previous)
 
+    def _overlaid_record(self, index: int) -> App:
+        """A record served after the base range: submitted to this mock, or a base record advanced."""
+        submitted = self._submitted.get(index)
+        return submitted if submitted is not None else self._apply(self._base(index), self._overlay[index])
+
     def stale_version(self, i: int) -> App | None:
         """An older version of application i (older status, older update time), for out-of-order faults."""
         current = self.record(i)
@@ -313,7 +319,7 @@ class Dataset:
             pos = self._first_overlay(key) + offset
             while pos < len(self._order) and len(out) < limit:
                 index = self._order[pos][2]
-                out.append(self._apply(self._base(index), self._overlay[index]))
+                out.append(self._overlaid_record(index))
                 pos += 1
         return out
 
@@ -338,7 +344,7 @@ class Dataset:
             pos = self._first_overlay(key) + offset
             while pos < len(self._order) and len(out) < limit:
                 updated, record_id, index = self._order[pos]
-                out.append(layout.write(self._apply(self._base(index), self._overlay[index])))
+                out.append(layout.write(self._overlaid_record(index)))
                 last = (updated, record_id)
                 pos += 1
             more = self.size - i - self._overlaid_between(i, self.size - 1) > 0 or pos < len(self._order)
@@ -444,6 +450,28 @@ class Dataset:
                 self._set_overlay(i, (new_status, max(stamp, current.updated_at + 1), current.status))
                 advanced.append(current.id)
         return advanced
+
+    # --- submissions -----------------------------------------------------------------------------------------------
+
+    def submit(self, service_code: str, nik: str, clock: Callable[[], int] = now) -> App:
+        """A new application, as a citizen's submission creates it: initial status, served after every record so
+        far (an incremental sync takes it over). Raises KeyError for a service this dataset does not offer."""
+        k = {s.code: n for n, s in enumerate(self.services)}[service_code]
+        service = self.services[k]
+        with self._lock:
+            index = self.size + len(self._submitted)
+            latest = self._order[-1][0] if self._order else 0
+            stamp = max(clock(), self.base_updated(self.size - 1) + 1 if self.size else 0, latest)
+            day = stamp // 86400
+            record = App(index, self.id_of(index), service, nik, self.lifecycle.initial, stamp, stamp,
+                         day + self._sla[k][(day + 3) % 7], None, stamp, None)
+            self._submitted[index] = record
+            bisect.insort(self._order, (stamp, record.id, index))
+        return record
+
+    def submitted(self) -> list[App]:
+        with self._lock:
+            return list(self._submitted.values())
 
     def _set_overlay(self, i: int, value: tuple[str | int, int, str | int]) -> None:
         old = self._overlay.get(i)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import io
+import json
 import os
+import threading
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -85,6 +88,20 @@ class HasilVerifikasi(ComplexModel):
     _type_info = [("NikDitemukan", Boolean), ("NamaCocok", Boolean), ("TanggalLahirCocok", Boolean)]
 
 
+class Lampiran(ComplexModel):
+    __namespace__ = NS
+    _type_info = [("Jenis", Unicode(min_occurs=1)), ("TipeKonten", Unicode), ("IsiBase64", Unicode)]
+
+
+class HasilPengajuan(ComplexModel):
+    __namespace__ = NS
+    _type_info = [("NomorPermohonan", Unicode), ("StatusKode", Unicode), ("WaktuPengajuan", DateTime),
+                  ("BatasSla", Date)]
+
+
+JENIS_PERUBAHAN = ("TAMBAH_ANGGOTA", "KURANGI_ANGGOTA", "UBAH_DATA", "PISAH_KK")
+
+
 def _server(ctx: Any) -> DukcapilServer:
     return ctx.transport.req_env["mock.dukcapil"]  # type: ignore[no-any-return]
 
@@ -102,6 +119,13 @@ class DukcapilService(ServiceBase):
         except ValueError as exc:
             raise Fault("Client.InvalidArgument", str(exc)) from exc
         return HasilPerubahan(Items=[_permohonan(r, k) for r, k in rows], NextPageToken=token)
+
+    @rpc(Unicode(min_occurs=1), Unicode, Unicode, Unicode, Array(Lampiran), _returns=HasilPengajuan)
+    def AjukanPerubahanKK(ctx, IdPermintaan, Nik, JenisPerubahan, Keterangan, Lampiran):  # noqa: N802,N803,N805
+        """A family card change. ``IdPermintaan`` de-duplicates: the same id and request answer the first result
+        again; the same id with another request is a Client fault."""
+        return _server(ctx).ajukan_kk(IdPermintaan or "", Nik or "", JenisPerubahan or "", Keterangan or "",
+                                      list(Lampiran or []))
 
     @rpc(Unicode, Unicode, Date, _returns=HasilVerifikasi)
     def VerifyIdentity(ctx, Nik, NamaLengkap, TanggalLahir):  # noqa: N802,N803,N805
@@ -215,6 +239,8 @@ class DukcapilServer(AgencyServer):
         self.password = password or os.environ.get("MOCK_DUKCAPIL_PASSWORD", "dukcapil-rahasia")
         self.fast = fast
         self.data = Dataset(DATASET, seed, size, population, DUKCAPIL_LIFECYCLE, DUKCAPIL_SERVICES, "DKP")
+        self._requests: dict[str, tuple[str, App]] = {}  # IdPermintaan -> (request digest, application)
+        self._requests_lock = threading.Lock()
         self.wsgi = WsgiApplication(Application([DukcapilService], tns=NS, name="DukcapilService",
                                                 in_protocol=Soap11(validator="lxml"), out_protocol=Soap11()))
 
@@ -237,6 +263,26 @@ class DukcapilServer(AgencyServer):
             last = records[-2] if self.faults.profile == "duplicates" and len(records) > 1 else records[-1]
             token_out = _encode_token((last.updated_at, last.id))
         return self.shape_page(self.data, records), token_out
+
+    def ajukan_kk(self, request_id: str, nik: str, kind: str, note: str, attachments: list[Any]) -> HasilPengajuan:
+        digest = hashlib.sha256(json.dumps([nik, kind, note, [(a.Jenis, a.TipeKonten, a.IsiBase64)
+                                                               for a in attachments]]).encode()).hexdigest()
+        with self._requests_lock:
+            held = self._requests.get(request_id)
+            if held is not None:
+                if held[0] != digest:
+                    self.note_received(dataset=DATASET, reference=request_id, outcome="conflict")
+                    raise Fault("Client.IdPermintaanDipakai", "IdPermintaan sudah dipakai untuk pengajuan lain.")
+                self.note_received(dataset=DATASET, reference=request_id, outcome="replayed")
+                return _hasil(held[1])
+            problem = _kk_problem(nik, kind, note, attachments)
+            if problem is not None:
+                self.note_received(dataset=DATASET, reference=request_id, outcome="refused")
+                raise Fault("Client.DataTidakValid", problem)
+            record = self.data.submit("KK-UBAH", nik)
+            self._requests[request_id] = (digest, record)
+            self.note_received(dataset=DATASET, reference=request_id, outcome="created", id=record.id)
+        return _hasil(record)
 
     def verify(self, nik: str, name: str, birth: dt.date | None) -> dict[str, bool]:
         index = self.population.by_nik.get(nik.strip())
@@ -341,6 +387,28 @@ class DukcapilServer(AgencyServer):
             response.headers.update(headers)
             return response
         return Response(status, f"{status} {message}\n".encode(), "text/plain; charset=utf-8", headers)
+
+
+def _hasil(record: App) -> HasilPengajuan:
+    return HasilPengajuan(NomorPermohonan=record.id, StatusKode=str(record.status),
+                          WaktuPengajuan=_utc(record.submitted_at),
+                          BatasSla=dt.date(1970, 1, 1) + dt.timedelta(days=record.sla_due_day))
+
+
+def _kk_problem(nik: str, kind: str, note: str, attachments: list[Any]) -> str | None:
+    """Why the registry refuses a family card change, in its words; None when it accepts it."""
+    if len(nik) != 16 or not nik.isdigit():
+        return "NIK pemohon harus 16 digit."
+    if kind not in JENIS_PERUBAHAN:
+        return "Jenis perubahan tidak dikenal."
+    if len(note.strip()) < 5:
+        return "Keterangan perubahan wajib diisi."
+    for a in attachments:
+        try:
+            base64.b64decode(a.IsiBase64 or "", validate=True)
+        except (binascii.Error, ValueError):
+            return f"Lampiran {a.Jenis} rusak (bukan base64)."
+    return None
 
 
 def _norm(name: str) -> str:

@@ -64,6 +64,13 @@ class AgencyServer:
         self.population = population
         self.size = size
         self.faults = faults
+        # Every submission request received (replays and duplicates included), so tests can count what arrived.
+        self.received: list[dict[str, Any]] = []
+        self._received_lock = threading.Lock()
+
+    def note_received(self, **entry: Any) -> None:
+        with self._received_lock:
+            self.received.append({"at": time.time(), **entry})
 
     # --- to implement ----------------------------------------------------------------------------------------------
 
@@ -104,9 +111,10 @@ class AgencyServer:
         if fault.kind == "slow":
             time.sleep(fault.delay)
         response = produce()
-        if response.status == 200 and fault.kind == "drop":
+        # A submission's 201 is dropped or cut like a page: the agency has created it, the client never hears so.
+        if response.status in (200, 201) and fault.kind == "drop":
             response.drop = True
-        elif response.status == 200 and fault.kind == "truncate":
+        elif response.status in (200, 201) and fault.kind == "truncate":
             response.body = response.body[: max(1, len(response.body) * 2 // 3)]
         return response
 
@@ -145,6 +153,11 @@ class AgencyServer:
                 return self.admin_truth(request.query.get("dataset"))
             if route == ("GET", "/admin/citizens"):
                 return self.admin_citizens(request.query)
+            if route == ("GET", "/admin/submissions"):
+                dataset = request.query.get("dataset")
+                with self._received_lock:
+                    received = [r for r in self.received if not dataset or r.get("dataset") == dataset]
+                return json_response(200, {"agency": self.agency, "received": received})
         except ValueError as exc:
             return json_response(400, {"error": str(exc)})
         return json_response(404, {"error": f"no admin route {request.method} {request.path}"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import math
 import os
@@ -67,6 +68,9 @@ class LicensingServer(AgencyServer):
         self._datasets: dict[str, Dataset] = {}
         self._catalogs: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        # (tenant, Idempotency-Key) -> (request digest, status, body): a resend gets the first answer again
+        self._idempotent: dict[tuple[str, str], tuple[str, int, bytes]] = {}
+        self._submit_lock = threading.Lock()
 
     # --- tenants ---------------------------------------------------------------------------------------------------
 
@@ -119,6 +123,8 @@ class LicensingServer(AgencyServer):
                               "with a regency code")
         if parts[1] == "services":
             return self.with_faults(lambda: self._catalog(dataset))
+        if request.method == "POST":
+            return self.with_faults(lambda: self._submit(dataset, request))
         return self.with_faults(lambda: self._applications(dataset, request.query))
 
     def _token(self, request: Request) -> Response:
@@ -196,12 +202,79 @@ class LicensingServer(AgencyServer):
             last = (end.updated_at, end.id)
         return _page(",".join(_item(r, k) for r, k in self.shape_page(dataset, records)), last)
 
+    def _submit(self, dataset: Dataset, request: Request) -> Response:
+        """POST an application. ``Idempotency-Key``: the same key and body get the same application again (200,
+        ``Idempotent-Replayed: true``); the same key with another body is refused (422 ``idempotency_key_reused``).
+        An invalid form is refused with a reason in Indonesian (422 ``validation_failed``)."""
+        try:
+            body = json.loads(request.body or b"null")
+            if not isinstance(body, dict):
+                raise ValueError
+        except ValueError:
+            return self.error(400, "invalid_request", "the body must be a JSON object")
+        key = request.headers.get("Idempotency-Key")
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        reference = str(body.get("client_reference") or "")
+        with self._submit_lock:
+            held = self._idempotent.get((dataset.name, key)) if key else None
+            if held is not None:
+                if held[0] != digest:
+                    self.note_received(dataset=dataset.name, reference=reference, key=key, outcome="conflict")
+                    return self.error(422, "idempotency_key_reused", "Idempotency-Key sudah dipakai untuk "
+                                      "permohonan lain.")
+                self.note_received(dataset=dataset.name, reference=reference, key=key, outcome="replayed")
+                return Response(held[1], held[2], headers={"Idempotent-Replayed": "true"})
+            problem = _form_problem(dataset, body)
+            if problem is not None:
+                response = self.error(422, "validation_failed", problem)
+                self.note_received(dataset=dataset.name, reference=reference, key=key, outcome="refused")
+            else:
+                record = dataset.submit(str(body["service_code"]), str(body["applicant_nik"]))
+                response = json_response(201, {"id": record.id, "status": record.status,
+                                               "submitted_at": rfc3339(record.submitted_at),
+                                               "sla_due_date": iso_date(record.sla_due_day),
+                                               "client_reference": reference or None})
+                self.note_received(dataset=dataset.name, reference=reference, key=key, outcome="created",
+                                   id=record.id)
+            if key:
+                self._idempotent[(dataset.name, key)] = (digest, response.status, response.body)
+        return response
+
     def error(self, status: int, code: str, message: str, retry_after: int | None = None,
               extra: dict[str, str] | None = None) -> Response:
         headers = dict(extra or {})
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
         return json_response(status, {"error": code, "error_description": message}, headers)
+
+
+# A business's capital above this is not micro or small (PP 7/2021): an IUMK is refused.
+MAX_IUMK_CAPITAL = 5_000_000_000
+
+
+def _form_problem(dataset: Dataset, body: dict[str, Any]) -> str | None:
+    """Why the licensing office refuses an application, in its own words; None when it accepts it."""
+    code = body.get("service_code")
+    if code not in {s.code for s in dataset.services}:
+        return f"Layanan {code!r} tidak tersedia di kantor ini."
+    nik = str(body.get("applicant_nik") or "")
+    if len(nik) != 16 or not nik.isdigit():
+        return "NIK pemohon harus 16 digit."
+    form = body.get("form")
+    if not isinstance(form, dict):
+        return "Data formulir tidak ada."
+    name = str(form.get("nama_usaha") or "").strip()
+    if len(name) < 3:
+        return "Nama usaha wajib diisi (paling sedikit 3 karakter)."
+    if len(str(form.get("alamat_usaha") or "").strip()) < 10:
+        return "Alamat usaha wajib diisi lengkap."
+    capital = form.get("modal_usaha")
+    if not isinstance(capital, int) or capital < 0:
+        return "Modal usaha wajib diisi dalam rupiah."
+    if code == "IUMK" and capital > MAX_IUMK_CAPITAL:
+        return ("Modal usaha melebihi batas usaha mikro dan kecil (paling banyak Rp5.000.000.000 di luar tanah dan "
+                "bangunan); ajukan perizinan berusaha berbasis risiko melalui OSS.")
+    return None
 
 
 LAYOUT = Layout('{"id":"${id}","service_code":"${service}","applicant_nik":"${nik}","status":"${status}",'

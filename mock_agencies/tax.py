@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import os
+import threading
 from typing import Any
 
 from mock_agencies.catalogs import TAX_LIFECYCLE, TAX_SERVICES
@@ -33,18 +34,52 @@ class TaxServer(AgencyServer):
                  "tarif": s.fee_idr, "dasar_hukum": s.legal_basis, "kanal": list(s.channels)} for s in TAX_SERVICES]
         self.catalog = json.dumps({"layanan": data}, ensure_ascii=False).encode()
         self.etag = '"' + hashlib.sha256(self.catalog).hexdigest()[:20] + '"'
+        self._references: dict[str, list[str]] = {}  # referensi_klien -> application numbers, in order
+        self._references_lock = threading.Lock()
 
     def dataset(self, name: str | None) -> Dataset | None:
         return self.data if name in (None, "", DATASET) else None
 
     def handle_data(self, request: Request) -> Response:
-        if request.path not in ("/v2/layanan", "/v2/permohonan"):
+        by_reference = request.path.startswith(_BY_REFERENCE)
+        if request.path not in ("/v2/layanan", "/v2/permohonan") and not by_reference:
             return self.error(404, "TIDAK_DITEMUKAN", f"Tidak ada rute {request.path}.")
         if request.headers.get("X-DJP-Key") != self.api_key:
             return self.error(403, "AKSES_DITOLAK", "Header X-DJP-Key tidak ada atau tidak valid.")
         if request.path == "/v2/layanan":
             return self.with_faults(lambda: self._catalog(request))
+        if by_reference:
+            return self.with_faults(lambda: self._by_reference(request.path[len(_BY_REFERENCE):]))
+        if request.method == "POST":
+            return self.with_faults(lambda: self._ajukan(request))
         return self.with_faults(lambda: self._permohonan(request.query))
+
+    def _ajukan(self, request: Request) -> Response:
+        """POST a new application. There is NO idempotency here, as in many real systems: every POST creates an
+        application, so a client that resends must first look its reference up (GET /v2/permohonan/referensi/...)."""
+        try:
+            body = json.loads(request.body or b"null")
+            if not isinstance(body, dict):
+                raise ValueError
+        except ValueError:
+            return self.error(400, "PERMINTAAN_TIDAK_VALID", "Badan permintaan harus objek JSON.")
+        reference = str(body.get("referensi_klien") or "")
+        problem = _form_problem(body)
+        if problem is not None:
+            self.note_received(dataset=DATASET, reference=reference, outcome="refused")
+            return self.error(422, "DATA_TIDAK_VALID", problem)
+        record = self.data.submit(str(body["kode_layanan"]), str(body["nik"]))
+        if reference:
+            with self._references_lock:
+                self._references.setdefault(reference, []).append(record.id)
+        self.note_received(dataset=DATASET, reference=reference, outcome="created", id=record.id)
+        return json_response(201, _receipt(record, reference))
+
+    def _by_reference(self, reference: str) -> Response:
+        with self._references_lock:
+            ids = list(self._references.get(reference, ()))
+        found = {r.id: r for r in self.data.submitted() if r.id in ids}
+        return json_response(200, {"hasil": [_receipt(found[i], reference) for i in ids if i in found]})
 
     def _catalog(self, request: Request) -> Response:
         match = request.headers.get("If-None-Match")
@@ -82,6 +117,31 @@ class TaxServer(AgencyServer):
     def error(self, status: int, code: str, message: str, retry_after: int | None = None) -> Response:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         return json_response(status, {"kode": code, "pesan": message}, headers)
+
+
+_BY_REFERENCE = "/v2/permohonan/referensi/"
+
+
+def _form_problem(body: dict[str, Any]) -> str | None:
+    """Why the tax office refuses an application, in its own words; None when it accepts it."""
+    if body.get("kode_layanan") not in {s.code for s in TAX_SERVICES}:
+        return f"Kode layanan {body.get('kode_layanan')!r} tidak dikenal."
+    nik = str(body.get("nik") or "")
+    if len(nik) != 16 or not nik.isdigit():
+        return "NIK harus 16 digit."
+    data = body.get("data")
+    if not isinstance(data, dict):
+        return "Data permohonan tidak ada."
+    if data.get("jenis_wajib_pajak") not in ("orang_pribadi", "badan"):
+        return "Jenis wajib pajak harus orang pribadi atau badan."
+    if len(str(data.get("alamat") or "").strip()) < 10:
+        return "Alamat wajib diisi lengkap sesuai domisili."
+    return None
+
+
+def _receipt(record: App, reference: str) -> dict[str, Any]:
+    return {"no_permohonan": record.id, "kode_status": record.status, "tgl_pengajuan": wib_minutes(record.submitted_at),
+            "jatuh_tempo": slash_date(record.sla_due_day), "referensi_klien": reference or None}
 
 
 LAYOUT = Layout('{"no_permohonan":"${id}","kode_layanan":"${service}","npwp_or_nik":"${nik}","kode_status":${status},'

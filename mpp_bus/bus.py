@@ -12,14 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
+from typing import Any
 
 from mpp_bus.config import AgencyInstance, Connection, Settings, connection_from_env, load_agencies, select
-from mpp_bus.contract import Adapter, CheckResult, StreamName, build_adapter
+from mpp_bus.contract import Adapter, CheckResult, StreamName, adapter_type, build_adapter
 from mpp_bus.engine import RunProgress, RunResult, SyncEngine
 from mpp_bus.engine.breaker import CircuitBreaker
+from mpp_bus.engine.dispatch import Dispatcher, DispatchResult
+from mpp_bus.engine.outbox import Outbox
 from mpp_bus.errors import ConfigError
-from mpp_bus.privacy import NikHasher
+from mpp_bus.privacy import NikHasher, Sealer
 from mpp_bus.store import Store, create_store
 from mpp_bus.store.breakers import StoreBreakerStates
 
@@ -46,6 +50,17 @@ class Bus:
     def engine(self) -> SyncEngine:
         return SyncEngine(self.store, NikHasher(self.settings.nik_secret()))
 
+    @cached_property
+    def outbox(self) -> Outbox:
+        """Where the portal's API accepts submissions (one transaction, keyed by the client's idempotency key)."""
+        return Outbox(self.store, NikHasher(self.settings.nik_secret()), Sealer(self.settings.outbox_key_bytes()))
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(self.store, NikHasher(self.settings.nik_secret()), Sealer(self.settings.outbox_key_bytes()),
+                          max_attempts=self.settings.outbox_max_attempts,
+                          max_age=timedelta(hours=self.settings.outbox_max_hours))
+
     def instance(self, agency_id: str) -> AgencyInstance:
         return select(self.instances, [agency_id])[0]
 
@@ -57,7 +72,7 @@ class Bus:
         return select(self.instances, agency_ids)
 
     @contextmanager
-    def adapter(self, agency_id: str) -> Iterator[Adapter]:  # type: ignore[type-arg]
+    def adapter(self, agency_id: str) -> Iterator[Adapter[Any]]:
         instance = self.instance(agency_id)
         adapter = build_adapter(instance, self.connections(instance.connection_id))
         try:
@@ -70,7 +85,7 @@ class Bus:
             with self.adapter(agency_id) as adapter:
                 return adapter.check()
         except ConfigError as exc:
-            return CheckResult(ok=False, message=str(exc))
+            return CheckResult(ok=False, message=str(exc), details={"error_class": "ConfigError", "retriable": False})
 
     def streams_of(self, agency_id: str) -> list[StreamName]:
         with self.adapter(agency_id) as adapter:
@@ -88,3 +103,12 @@ class Bus:
         with self.adapter(agency_id) as adapter:
             return self.engine.sync(adapter, StreamName(stream), full_refresh=full_refresh, progress=progress,
                                     breaker=self.breaker(agency_id))
+
+    def submitting(self, agency_ids: Sequence[str] = ()) -> list[AgencyInstance]:
+        """The selected (default: every enabled) agencies whose adapter accepts submissions."""
+        return [i for i in self.selected(agency_ids) if adapter_type(i.adapter).submits()]
+
+    def dispatch(self, agency_id: str, *, limit: int | None = None) -> DispatchResult:
+        """Deliver the agency's waiting submissions through its adapter, under its breaker and dispatch lock."""
+        with self.adapter(agency_id) as adapter:
+            return self.dispatcher.dispatch(adapter, breaker=self.breaker(agency_id), limit=limit)

@@ -2,15 +2,19 @@
 
     MppBusError
      ├── ConfigError            fix the configuration (the message names the field)
+ ├── InvalidSubmissionError a form or NIK the bus refuses before accepting it; ``problems`` says what, in Indonesian
      ├── AdapterError           raised while talking to an agency; carries agency, stream and record id
      │    ├── RetriableError    try again later: timeouts, dropped connections, 429, 5xx, maintenance
-     │    │    └── RateLimitedError   the agency said when (``retry_after`` seconds)
+     │    │    └── RateLimitedError   the agency said when (``retry_after`` seconds); ``maintenance`` when it is
+     │    │                           down for an announced window (HTTP 503 with Retry-After), with its message
      │    ├── FatalError        retrying will not help: bad credentials, 4xx, SOAP faults of our making
-     │    │    └── AuthError
+     │    │    ├── AuthError
+     │    │    └── SubmissionRefused   the agency refused an application; ``reason`` is its word, for the citizen
      │    └── SkippableError    one record is bad: quarantine it and go on
      ├── CircuitOpenError       the agency failed repeatedly; calls are paused until the breaker half-opens
      └── StoreError             the portal store refused an operation
-          └── SyncLockedError   another writer holds this agency stream
+          ├── SyncLockedError   another writer holds this agency stream
+          └── IdempotencyConflictError   an idempotency key was reused for a different submission
 
 Lower-level errors (requests, zeep, SQLAlchemy) are translated at the boundary into the most specific of these,
 chained with ``from``. Messages never contain a NIK, a name or a credential.
@@ -62,10 +66,14 @@ class RetriableError(AdapterError):
 
 
 class RateLimitedError(RetriableError):
-    """The agency asked us to slow down (HTTP 429 or 503 with Retry-After)."""
+    """The agency asked us to wait: slow down (HTTP 429), or it is down for maintenance (HTTP 503 with Retry-After;
+    ``maintenance`` is true and ``agency_message`` holds what the agency said, redacted)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **where: str | None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, maintenance: bool = False,
+                 agency_message: str | None = None, **where: str | None) -> None:
         self.retry_after = retry_after
+        self.maintenance = maintenance
+        self.agency_message = agency_message
         super().__init__(message, **where)
 
 
@@ -75,6 +83,16 @@ class FatalError(AdapterError):
 
 class AuthError(FatalError):
     """The agency rejected our credentials."""
+
+
+class SubmissionRefused(FatalError):
+    """The agency refused a submitted application (an invalid form, a rule of its own). Resending the same
+    application will not help: the citizen must change it. ``reason`` is the agency's own reason (Indonesian, shown to
+    the citizen), with any 16-digit run masked by the raiser."""
+
+    def __init__(self, reason: str, **where: str | None) -> None:
+        self.reason = reason
+        super().__init__(f"the agency refused the application: {reason}", **where)
 
 
 class SkippableError(AdapterError):
@@ -99,3 +117,18 @@ class StoreError(MppBusError):
 
 class SyncLockedError(StoreError):
     """Another sync of the same agency stream is running; only one writer is allowed."""
+
+
+class IdempotencyConflictError(StoreError):
+    """A client idempotency key already names another submission of the same citizen (a different service or form):
+    the client must use a new key for a new submission."""
+
+
+class InvalidSubmissionError(MppBusError):
+    """A submission the bus refuses before accepting it: ``problems`` lists (field, message in Indonesian). The
+    message never echoes what was entered."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        fields = ", ".join(f or "(form)" for f, _ in problems)
+        super().__init__(f"the submission is invalid: {len(problems)} problem(s) in {fields}")

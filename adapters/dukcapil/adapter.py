@@ -4,6 +4,10 @@ Operations: ``GetServiceCatalog``; ``GetApplicationsChangedSince(Since, PageToke
 ``(DiperbaruiPada, NomorPermohonan)`` with an opaque ``NextPageToken``; and ``VerifyIdentity`` for the portal's
 live look-up (identity data is verified, never bulk-copied).
 
+Submissions: ``AjukanPerubahanKK(IdPermintaan, Nik, JenisPerubahan, Keterangan, Lampiran[])`` (a family card change,
+service ``KK-UBAH``; attachments base64). The registry de-duplicates by ``IdPermintaan`` (the submission's
+reference), so a resend is safe; an invalid request is the fault ``Client.DataTidakValid`` with its reason.
+
 Applications cursor: ``{"updated": <ISO UTC of the last record seen>, "id": <its NomorPermohonan>,
 "page_token": <NextPageToken or null>}``. Mid-run the token resumes at the next page; after the last page the
 token is null and ``updated``/``id`` are the high-water mark. ``Since`` is inclusive, so the record at the mark comes
@@ -12,6 +16,7 @@ back on the next run and is skipped here.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -25,9 +30,20 @@ from pydantic import SecretStr, TypeAdapter, ValidationError
 from mpp_bus.canonical import Application
 from mpp_bus.canonical.records import CanonicalRecords, mapped_record_type
 from mpp_bus.config.agencies import RetryConfig
-from mpp_bus.contract import AdapterConfig, Cursor, Page, StatusMapping, StreamName, StreamSpec, SyncMode
-from mpp_bus.errors import AdapterError, RateLimitedError, SkippableError
-from mpp_bus.privacy import nik_problem
+from mpp_bus.contract import (
+    AdapterConfig,
+    Cursor,
+    FormSchemas,
+    Page,
+    Receipt,
+    StatusMapping,
+    StreamName,
+    StreamSpec,
+    Submission,
+    SyncMode,
+)
+from mpp_bus.errors import AdapterError, FatalError, RateLimitedError, SkippableError, SubmissionRefused
+from mpp_bus.privacy import nik_problem, redact_text
 from mpp_bus.transport import (
     NO_RETRY,
     AgencyAdapter,
@@ -76,6 +92,8 @@ class DukcapilAdapter(AgencyAdapter[DukcapilConfig]):
     config_model = DukcapilConfig
     status_mapping = StatusMapping.load(HERE / "statuses.yaml")
     vocabulary = Vocabulary.load(HERE / "vocabulary.yaml")
+    forms = FormSchemas.load(HERE / "forms")
+    resend_safe = True  # IdPermintaan de-duplicates
     stream_specs = (StreamSpec(StreamName.CATALOG, SyncMode.FULL),
                     StreamSpec(StreamName.APPLICATIONS, SyncMode.INCREMENTAL, "DiperbaruiPada"))
 
@@ -171,6 +189,38 @@ class DukcapilAdapter(AgencyAdapter[DukcapilConfig]):
         except AdapterError as exc:
             raise _anonymous(exc, self.agency_id) from None
         return IdentityMatch(bool(answer.NikDitemukan), bool(answer.NamaCocok), bool(answer.TanggalLahirCocok))
+
+
+    # --- submissions -----------------------------------------------------------------------------------------------
+
+    def submit(self, submission: Submission) -> Receipt:
+        if submission.service_code != "KK-UBAH":
+            raise FatalError(f"the registry takes only KK-UBAH electronically, not {submission.service_code}",
+                             agency=self.agency_id)
+        form = submission.form
+        attachments = [{"Jenis": u.requirement, "TipeKonten": u.media_type,
+                        "IsiBase64": base64.b64encode(u.content).decode()} for u in submission.uploads]
+        try:
+            answer = self.soap.call("AjukanPerubahanKK", IdPermintaan=submission.reference,
+                                    Nik=submission.applicant_nik, JenisPerubahan=form.get("jenis_perubahan"),
+                                    Keterangan=form.get("keterangan"), Lampiran={"Lampiran": attachments})
+        except FatalError as exc:
+            reason = _refusal(exc)
+            if reason is not None:
+                raise SubmissionRefused(reason, agency=self.agency_id) from None
+            raise
+        due = answer.BatasSla
+        return Receipt(str(answer.NomorPermohonan), answer.WaktuPengajuan, str(answer.StatusKode),
+                       due if isinstance(due, date) else None)
+
+
+def _refusal(exc: FatalError) -> str | None:
+    """The registry's reason when ``exc`` is its refusal of the request (fault ``Client.DataTidakValid``)."""
+    cause = exc.__cause__
+    code = str(getattr(cause, "code", "") or "")
+    if code.rsplit(":", 1)[-1] != "Client.DataTidakValid":
+        return None
+    return redact_text(str(getattr(cause, "message", "") or "ditolak"))[:500]
 
 
 def _times(record: dict[str, Any]) -> None:

@@ -4,6 +4,10 @@ credentials, one server for many tenants (``/api/v1/{tenant}/...``).
 Applications: ``GET /api/v1/{tenant}/applications?updated_since=<RFC 3339>&cursor=<opaque>&limit=<=1000``, ordered
 by ``(updated_at, id)``, with ``next_cursor`` null on the last page.
 
+Submissions: ``POST /api/v1/{tenant}/applications`` with an ``Idempotency-Key`` header (the submission's reference):
+the agency answers a resend with the first application again, so resending is safe. An invalid form is refused with
+422 ``validation_failed`` and a reason in Indonesian.
+
 Applications cursor: ``{"updated": <ISO UTC of the last record seen>, "id": <its id>, "next_cursor": <the agency's
 cursor or null>}``. Mid-run ``next_cursor`` resumes at the next page; after the last page it is null and
 ``updated``/``id`` are the high-water mark for the next incremental run (``updated_since`` is inclusive, so the
@@ -12,6 +16,7 @@ record at the mark is skipped when it comes back).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from datetime import date, datetime
 from functools import cache
@@ -24,7 +29,20 @@ from typing_extensions import TypedDict
 
 from mpp_bus.canonical import Application
 from mpp_bus.canonical.records import CanonicalRecords, mapped_record_type
-from mpp_bus.contract import AdapterConfig, Cursor, Page, StatusMapping, StreamName, StreamSpec, SyncMode
+from mpp_bus.contract import (
+    AdapterConfig,
+    Cursor,
+    FormSchemas,
+    Page,
+    Receipt,
+    StatusMapping,
+    StreamName,
+    StreamSpec,
+    Submission,
+    SyncMode,
+)
+from mpp_bus.errors import FatalError, SubmissionRefused
+from mpp_bus.privacy import redact_text
 from mpp_bus.transport import (
     NO_RETRY,
     AgencyAdapter,
@@ -64,6 +82,8 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
     vocabulary = Vocabulary.load(HERE / "vocabulary.yaml")
     stream_specs = (StreamSpec(StreamName.CATALOG, SyncMode.FULL),
                     StreamSpec(StreamName.APPLICATIONS, SyncMode.INCREMENTAL, "updated_at"))
+    forms = FormSchemas.load(HERE / "forms")
+    resend_safe = True  # the Idempotency-Key makes a resend answer with the first application
 
     def __init__(self, instance: Any, config: LicensingConfig, *, session: requests.Session | None = None) -> None:
         super().__init__(instance, config, session=session)
@@ -133,6 +153,33 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
             "sla_due_date": date.fromisoformat(due) if due else None, "output_document": a.get("document_number"),
             "source_updated_at": updated,
         }
+
+
+    # --- submissions -----------------------------------------------------------------------------------------------
+
+    def submit(self, submission: Submission) -> Receipt:
+        path = f"{self.prefix}/applications"
+        body = {
+            "service_code": submission.service_code, "applicant_nik": submission.applicant_nik,
+            "client_reference": submission.reference, "form": dict(submission.form),
+            "documents": [{"type": d.requirement, "agency_id": d.agency_id, "application_id": d.application_id,
+                           "number": d.document_number} for d in submission.documents],
+            "attachments": [{"type": u.requirement, "content_type": u.media_type, "filename": u.filename,
+                             "content_base64": base64.b64encode(u.content).decode()} for u in submission.uploads],
+        }
+        # Retried within the call as any request: the key makes every resend safe.
+        response = self.http.request("POST", path, json=body, headers={"Idempotency-Key": submission.reference},
+                                     ok=(200, 201, 422))
+        data = response.json(agency=self.agency_id, path=path)
+        if response.status == 422:
+            if data.get("error") == "validation_failed":
+                raise SubmissionRefused(redact_text(str(data.get("error_description") or "ditolak"))[:500],
+                                        agency=self.agency_id)
+            raise FatalError(f"POST {path}: the agency refused the request ({data.get('error')}); report it to the "
+                             "adapter's maintainers", agency=self.agency_id)
+        due = data.get("sla_due_date")
+        return Receipt(str(data["id"]), parse_datetime(data["submitted_at"]), str(data["status"]),
+                       date.fromisoformat(due) if due else None)
 
 
 def _times(record: dict[str, Any]) -> None:

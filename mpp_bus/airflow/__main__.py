@@ -3,6 +3,7 @@
     python -m mpp_bus.airflow pools > pools.json && airflow pools import pools.json
     python -m mpp_bus.airflow generate --count 600 var/agencies-600.yaml
     python -m mpp_bus.airflow bench-parse --count 600
+    python -m mpp_bus.airflow bench-sweep --instances 50 [--executor local|celery] [--json]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mpp_bus.airflow.generate import write_agencies
+from mpp_bus.airflow.sweep import DEFAULT_POSTGRES_URL, SweepOptions, render_table, run_sweep
 from mpp_bus.errors import MppBusError
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
@@ -62,6 +64,16 @@ def bench_parse(count: int, dags_folder: Path = DAGS_FOLDER, repeat: int = 3) ->
     return results
 
 
+def sweep_options(args: argparse.Namespace) -> SweepOptions:
+    """The sweep's options from the parsed ``bench-sweep`` arguments."""
+    return SweepOptions(
+        instances=args.instances, executor=args.executor, parallelism=args.parallelism, workers=args.workers,
+        worker_concurrency=args.worker_concurrency, applications=args.applications, initial_sync=args.initial_sync,
+        postgres_url=args.postgres, timeout_seconds=args.timeout, keep_logs=args.keep_logs,
+        one_task_per_instance=args.one_task_per_instance,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mpp_bus.airflow", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -74,12 +86,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench = sub.add_parser("bench-parse", help="time one parse of the DAG folder with a generated config")
     bench.add_argument("--count", type=int, default=600)
     bench.add_argument("--repeat", type=int, default=3)
+    sweep = sub.add_parser("bench-sweep", help="one run of every generated agency's DAG on a real Airflow, measured")
+    sweep.add_argument("--instances", type=int, required=True, help="generated agency instances to sweep")
+    sweep.add_argument("--executor", choices=("local", "celery"), default="local")
+    sweep.add_argument("--parallelism", type=int, default=8, help="Airflow's core parallelism (task slots)")
+    sweep.add_argument("--workers", type=int, default=2, help="Celery workers (celery only)")
+    sweep.add_argument("--worker-concurrency", type=int, default=4, help="tasks per Celery worker (celery only)")
+    sweep.add_argument("--applications", type=int, default=50, help="applications per agency dataset in the mocks")
+    sweep.add_argument("--no-initial-sync", dest="initial_sync", action="store_false",
+                       help="sweep empty stores (a first sync) instead of syncing once before with nothing changed")
+    sweep.add_argument("--postgres", default=os.environ.get("MPP_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+                       help="server for the throw-away databases (any database on it; default %(default)s)")
+    sweep.add_argument("--timeout", type=float, default=1800.0, help="seconds the sweep may take")
+    sweep.add_argument("--keep-logs", type=Path, default=None, help="keep every process's log in this folder")
+    sweep.add_argument("--one-task-per-instance", action="store_true",
+                       help="build each agency's DAG as one task instead of four (MPP_AIRFLOW_ONE_TASK_PER_INSTANCE)")
+    sweep.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
     try:
         if args.command == "pools":
             print(json.dumps(pools_document(args.agencies), indent=2))
         elif args.command == "generate":
             print(f"wrote {write_agencies(args.path, args.count)} agency instances to {args.path}")
+        elif args.command == "bench-sweep":
+            result = run_sweep(sweep_options(args))
+            print(json.dumps(result.to_dict()) if args.json else render_table(result))
         else:
             runs = bench_parse(args.count, repeat=args.repeat)
             for run in runs:
@@ -92,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MppBusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # the sweep has stopped what it started and dropped its databases by now
+        print("interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -10,6 +10,9 @@ the same ``Bus`` the CLI uses. A DAG file is two lines::
 Each ``mpp_sync__<agency id>`` DAG runs ``check >> sync_catalog >> sync_applications >> record_run`` in the pool
 ``mpp_<agency id>``; the sync tasks update the assets ``mpp://portal/<stream>/<agency id>``, on which ``mpp_report``
 is scheduled.
+
+A task process parses the DAG file only to find its own task: when Airflow's parsing context names a DAG of the
+bus, ``build_dags()`` builds that DAG alone (the report DAG still gets every agency's assets).
 """
 
 from __future__ import annotations
@@ -20,16 +23,38 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from airflow.sdk import DAG, Asset, AssetAny, CronDataIntervalTimetable, CronTriggerTimetable
+from airflow.sdk import (
+    DAG,
+    Asset,
+    AssetAny,
+    AssetOrTimeSchedule,
+    CronDataIntervalTimetable,
+    CronTriggerTimetable,
+    Param,
+    get_parsing_context,
+)
 from airflow.sdk.configuration import conf as airflow_conf
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mpp_bus.airflow.operators import MppCheckOperator, MppRecordRunOperator, MppReportOperator, MppSyncOperator
+from mpp_bus.airflow.alerts import MppFailureNotifier
+from mpp_bus.airflow.operators import (
+    MppCheckOperator,
+    MppDispatchOperator,
+    MppRecordRunOperator,
+    MppReportOperator,
+    MppSyncAgencyOperator,
+    MppSyncOperator,
+)
 from mpp_bus.config import AgencyInstance, load_agencies
+from mpp_bus.contract.registry import adapter_type
 from mpp_bus.contract.stream import StreamName
+from mpp_bus.errors import ConfigError
 
 DAG_PREFIX = "mpp_sync__"
+DISPATCH_PREFIX = "mpp_dispatch__"
+# How often a dispatch DAG looks for waiting submissions when no accept event woke it (its check ends at once).
+DISPATCH_SCHEDULE = "*/5 * * * *"
 REPORT_DAG_ID = "mpp_report"
 START_DATE = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -44,6 +69,14 @@ class DagSettings(BaseSettings):
     max_retry_delay_seconds: Annotated[float, Field(ge=0)] = 1800.0
     execution_timeout_seconds: Annotated[float, Field(gt=0)] = 3600.0
     report_schedule_on_assets: bool = True
+    # One task per agency run instead of four (check, two streams, summary): measured by `bench-sweep`.
+    one_task_per_instance: bool = False
+    # A sync run whose quarantined share of the records read exceeds this fails (None: it only warns).
+    quarantine_fail_ratio: Annotated[float | None, Field(ge=0, le=1)] = None
+    # However many assets land, the report refreshes the performance snapshot at most this often; it runs daily
+    # (report_fallback_schedule) even when no data lands, so a national outage is still reported.
+    report_min_refresh_seconds: Annotated[float, Field(ge=0)] = 300.0
+    report_fallback_schedule: str = "@daily"
 
 
 def pool_name(agency_id: str) -> str:
@@ -77,16 +110,93 @@ def _load(path: str, mtime_ns: int, size: int) -> tuple[AgencyInstance, ...]:
     return tuple(load_agencies(Path(path)))
 
 
-def build_dags(path: Path | None = None, settings: DagSettings | None = None) -> dict[str, DAG]:
-    """Every DAG of the bus for one agencies file, keyed by DAG id: one per enabled instance, and the report."""
+def build_dags(
+    path: Path | None = None, settings: DagSettings | None = None, only: str | None = None
+) -> dict[str, DAG]:
+    """Every DAG of the bus for one agencies file, keyed by DAG id: one per enabled instance, and the report.
+
+    ``only`` (by default the DAG id of Airflow's parsing context, set when a task process parses the file) builds
+    just that DAG: a task of one agency need not pay for building the DAGs of 600. A DAG id the file does not
+    define builds everything, so Airflow reports the missing DAG as it would without the shortcut.
+    """
     path = path or agencies_file()
     settings = settings or DagSettings()
     instances = [i for i in cached_agencies(path) if i.enabled]
+    wanted = only if only is not None else get_parsing_context().dag_id
+    if wanted == REPORT_DAG_ID:
+        return {REPORT_DAG_ID: build_report_dag(instances, path, settings)}
     task_args = _task_defaults(settings)
     dag_args = _dag_defaults()
+    if wanted is not None:
+        chosen = [i for i in instances if dag_id(i.id) == wanted]
+        if chosen:
+            return {wanted: build_sync_dag(chosen[0], path, settings, task_args, dag_args)}
+        chosen = [i for i in instances if dispatch_dag_id(i.id) == wanted and _submits(i)]
+        if chosen:
+            return {wanted: build_dispatch_dag(chosen[0], path, settings, task_args, dag_args)}
     dags = {dag_id(i.id): build_sync_dag(i, path, settings, task_args, dag_args) for i in instances}
     dags[REPORT_DAG_ID] = build_report_dag(instances, path, settings)
+    for instance in instances:
+        if _submits(instance):
+            dags[dispatch_dag_id(instance.id)] = build_dispatch_dag(instance, path, settings, task_args, dag_args)
     return dags
+
+
+def dispatch_dag_id(agency_id: str) -> str:
+    return f"{DISPATCH_PREFIX}{agency_id}"
+
+
+def outbox_asset(agency_id: str) -> Asset:
+    """What the portal's accept of a submission for this agency emits, so its dispatch DAG runs at once."""
+    return Asset(name=f"mpp_outbox__{agency_id}", uri=f"mpp://outbox/{agency_id}", group="mpp-outbox")
+
+
+@lru_cache(maxsize=256)
+def _adapter_submits(adapter: str) -> bool:
+    try:
+        return adapter_type(adapter).submits()
+    except ConfigError:
+        return False
+
+
+def _submits(instance: AgencyInstance) -> bool:
+    return _adapter_submits(instance.adapter)
+
+
+def build_dispatch_dag(
+    instance: AgencyInstance,
+    path: Path,
+    settings: DagSettings,
+    task_args: dict[str, Any] | None = None,
+    dag_args: dict[str, Any] | None = None,
+) -> DAG:
+    """The dispatch DAG of one agency that accepts submissions: runs when the outbox asset of the agency is updated
+    (the portal accepted a submission) and every few minutes for retries, in the agency's pool, under its breaker."""
+    task_args = task_args if task_args is not None else _task_defaults(settings)
+    dag_args = dict(dag_args if dag_args is not None else _dag_defaults())
+    data_intervals = dag_args.pop("data_intervals")
+    common: dict[str, Any] = {"agency_id": instance.id, "agencies_file": str(path), "pool": pool_name(instance.id),
+                              **task_args}
+    if instance.queue:
+        common["queue"] = instance.queue
+    with DAG(
+        dag_id=dispatch_dag_id(instance.id),
+        description=f"Deliver waiting submissions to {instance.name}",
+        schedule=AssetOrTimeSchedule(timetable=timetable(DISPATCH_SCHEDULE, data_intervals),
+                                     assets=outbox_asset(instance.id)),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=[*tags(instance), "dispatch"],
+        doc_md=f"Delivers the submissions waiting in the outbox for **{instance.name}** (`{instance.id}`) through "
+               f"its adapter, exactly once at the agency: `mpp-bus dispatch {instance.id}` does the same. Runs when "
+               f"the portal accepts a submission (asset `mpp://outbox/{instance.id}`) and every five minutes for "
+               f"retries; ends at once when nothing waits. Pool `{pool_name(instance.id)}`, the agency's breaker.",
+        dagrun_timeout=timedelta(seconds=settings.execution_timeout_seconds * 2),
+        **dag_args,
+    ) as dag:
+        MppDispatchOperator(task_id="dispatch", **common)
+    return dag
 
 
 def _dag_defaults() -> dict[str, Any]:
@@ -132,16 +242,21 @@ def build_sync_dag(
     dag_args = dict(dag_args if dag_args is not None else _dag_defaults())
     data_intervals = dag_args.pop("data_intervals")
     common: dict[str, Any] = {"agency_id": instance.id, "agencies_file": str(path), "pool": pool_name(instance.id)}
-    # Trigger with the config {"full_refresh": true} to re-read everything. (Not a DAG param: validating params
-    # costs a JSON Schema check per DAG at parse time.)
-    full_refresh = "{{ dag_run.conf.get('full_refresh', False) if dag_run.conf else False }}"
+    # The trigger form shows a "full_refresh" switch (a DAG param); a raw {"full_refresh": true} conf still works.
+    full_refresh = "{{ params.full_refresh }}"
     # Passed to each operator rather than as default_args, which Airflow deep-copies for every task.
     common.update(task_args)
+    # Told once per outage (the store keeps which alerts are open), after the last retry, not on each one.
+    common["on_failure_callback"] = MppFailureNotifier(agency_id=instance.id, agency_name=instance.name,
+                                                       agencies_file=str(path))
     if instance.queue:
         common["queue"] = instance.queue
     with DAG(
         dag_id=dag_id(instance.id),
-        description=f"Sync {instance.name} into the portal store",
+        dag_display_name=instance.name,
+        description=sync_description(instance),
+        params={"full_refresh": Param(False, type="boolean", title="Full refresh",
+                                      description="Read everything again instead of only what changed")},
         schedule=timetable(instance.schedule, data_intervals),
         start_date=START_DATE,
         catchup=False,
@@ -152,24 +267,37 @@ def build_sync_dag(
         render_template_as_native_obj=True,
         **dag_args,
     ) as dag:
+        if settings.one_task_per_instance:
+            MppSyncAgencyOperator(
+                task_id="sync", full_refresh=full_refresh,
+                outlets=[stream_asset(instance.id, "catalog"), stream_asset(instance.id, "applications")], **common,
+            )
+            return dag
         check = MppCheckOperator(task_id="check", **common)
         catalog = MppSyncOperator(
             task_id="sync_catalog", stream=StreamName.CATALOG.value, full_refresh=full_refresh,
-            outlets=[stream_asset(instance.id, "catalog")], **common,
+            quarantine_fail_ratio=settings.quarantine_fail_ratio, outlets=[stream_asset(instance.id, "catalog")],
+            **common,
         )
         applications = MppSyncOperator(
             task_id="sync_applications", stream=StreamName.APPLICATIONS.value, full_refresh=full_refresh,
-            outlets=[stream_asset(instance.id, "applications")],
+            quarantine_fail_ratio=settings.quarantine_fail_ratio, outlets=[stream_asset(instance.id, "applications")],
             # An agency without a catalog stream skips sync_catalog; its applications still sync.
             trigger_rule="none_failed", **common,
         )
         record = MppRecordRunOperator(
             task_id="record_run", agency_id=instance.id, sync_task_ids=["sync_catalog", "sync_applications"],
-            upstream_task_ids_to_check=["check", "sync_catalog", "sync_applications"],
+            upstream_task_ids_to_check=["check", "sync_catalog", "sync_applications"], agencies_file=str(path),
             trigger_rule="all_done", **{**task_args, "retries": 0},
         )
         check >> catalog >> applications >> record
     return dag
+
+
+def sync_description(instance: AgencyInstance) -> str:
+    """What the DAG list shows and its search finds: the agency's name, id, level and region."""
+    region = f", region {instance.region_code}" if instance.region_code else ""
+    return f"{instance.name} ({instance.id}, {instance.level}{region}): sync into the portal store"
 
 
 def tags(instance: AgencyInstance) -> list[str]:
@@ -183,7 +311,9 @@ def tags(instance: AgencyInstance) -> list[str]:
 def build_report_dag(instances: list[AgencyInstance], path: Path, settings: DagSettings) -> DAG:
     """The report DAG: runs whenever any agency's catalog or applications land, and at least daily otherwise."""
     assets = [stream_asset(i.id, s) for i in instances for s in ("catalog", "applications")]
-    schedule: Any = AssetAny(*assets) if settings.report_schedule_on_assets and assets else "@daily"
+    fallback = CronTriggerTimetable(settings.report_fallback_schedule, timezone="UTC")
+    schedule: Any = (AssetOrTimeSchedule(timetable=fallback, assets=AssetAny(*assets))
+                     if settings.report_schedule_on_assets and assets else fallback)
     with DAG(
         dag_id=REPORT_DAG_ID,
         description="Performance snapshot refreshed in the portal store; stale agencies logged",
@@ -195,7 +325,8 @@ def build_report_dag(instances: list[AgencyInstance], path: Path, settings: DagS
         tags=["mpp-bus", "report"],
         doc_md=REPORT_DOC,
     ) as dag:
-        MppReportOperator(task_id="write_report", agencies_file=str(path))
+        MppReportOperator(task_id="write_report", agencies_file=str(path),
+                          min_refresh_seconds=settings.report_min_refresh_seconds)
     return dag
 
 
@@ -227,7 +358,7 @@ and at most one run is active at a time. Credentials come from the Airflow Conne
    `{instance.connection_id}` (Admin -> Connections), then *Clear* the task.
 3. A sync task failed: the engine recorded the run (`mpp-bus runs`); records that could not be mapped are in
    quarantine (`mpp-bus quarantine list`), not lost. Fix the cause, then *Clear* the task; it resumes from the
-   stored cursor. Trigger with `{{"full_refresh": true}}` to read everything again.
+   stored cursor. Trigger with the *Full refresh* switch to read everything again.
 4. A run stuck in *queued*: the pool `{pool_name(instance.id)}` is missing (`airflow pools list`) or full.
 
 Other agencies are never affected: each has its own DAG, pool and breaker.
@@ -237,11 +368,13 @@ Other agencies are never affected: each has its own DAG, pool and breaker.
 REPORT_DOC = """\
 ### Performance and freshness report
 
-Runs whenever any agency's catalog or applications land (Assets `mpp://portal/...`). It refreshes the performance
-snapshot in the store (`performance_reports`: per agency and service, the share finished within SLA, the median
+Runs whenever any agency's catalog or applications land (Assets `mpp://portal/...`), and daily even when nothing
+lands. It refreshes the performance snapshot (at most once per `MPP_AIRFLOW_REPORT_MIN_REFRESH_SECONDS`) in the
+store (`performance_reports`: per agency and service, the share finished within SLA, the median
 processing time and the backlog), which the portal API serves at `/api/v1/reports/performance`. It then checks every
-configured agency's freshness (stale: no successful sync for twice its schedule) and logs the stale ones and the
-overdue applications; the task's result carries the counts.
+configured agency's freshness (stale: no successful sync for twice its schedule) and failures (its newest run or
+check failed), logs both and the overdue applications, and mails one alert per newly stale agency (Connection
+`mpp_alerts_smtp`); the task's result carries the counts. The same health shows on the *MPP agencies* page.
 
 **When it fails**: the store is unreachable or not migrated (`mpp-bus db upgrade`). Clear the task once fixed; the
 report is recomputed from the store, so nothing is lost by skipping a run.

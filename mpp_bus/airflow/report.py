@@ -54,6 +54,16 @@ class Freshness:
     freshness_s: float | None
     expected_interval_s: float | None
     stale: bool
+    # The newest failed run (a failed check counts) and its error, so the report shows outages, not only successes.
+    last_failure_at: datetime | None = None
+    last_error: str | None = None
+    name: str = ""
+
+    @property
+    def failing(self) -> bool:
+        """The newest outcome is a failure: no success since the last failed run or check."""
+        latest = max((t for t in (self.last_catalog_sync_at, self.last_applications_sync_at) if t), default=None)
+        return self.last_failure_at is not None and (latest is None or self.last_failure_at > latest)
 
 
 @dataclass(frozen=True)
@@ -63,10 +73,16 @@ class ReportSummary:
     freshness: list[Freshness]
     services: int
     overdue_applications: int
+    # False when the snapshot was refreshed less than the configured interval ago and was left as it was.
+    refreshed: bool = True
 
     @property
     def stale(self) -> list[str]:
         return sorted(f.agency_id for f in self.freshness if f.stale)
+
+    @property
+    def failing(self) -> list[str]:
+        return sorted(f.agency_id for f in self.freshness if f.failing)
 
 
 def freshness(summaries: Sequence[AgencySummary], instances: Sequence[AgencyInstance],
@@ -92,16 +108,26 @@ def freshness(summaries: Sequence[AgencySummary], instances: Sequence[AgencyInst
             expected_interval_s=interval,
             # Never synced counts as stale; a manual-only agency is judged only by having synced at all.
             stale=age is None or (interval is not None and age > 2 * interval),
+            last_failure_at=summary.last_failure_at if summary else None,
+            last_error=summary.last_error if summary else None,
+            name=instance.name,
         ))
     return out
 
 
-def run_report(store: Store, instances: Sequence[AgencyInstance], *, now: datetime | None = None) -> ReportSummary:
-    """Refresh the performance snapshot, then judge every configured agency's freshness."""
+def run_report(store: Store, instances: Sequence[AgencyInstance], *, now: datetime | None = None,
+               min_refresh_s: float = 0.0) -> ReportSummary:
+    """Refresh the performance snapshot (unless it is younger than ``min_refresh_s``: many assets landing at once
+    cost one refresh), then judge every configured agency's freshness and failures."""
     now = now or datetime.now(UTC)
-    rows = refresh(store, as_of=now)
+    latest = store.performance_snapshot() if min_refresh_s > 0 else None
+    if latest is not None and (now - latest[0]).total_seconds() < min_refresh_s:
+        rows, refreshed = latest[1], False
+    else:
+        rows, refreshed = refresh(store, as_of=now), True
     return ReportSummary(
         freshness=freshness(store.agency_summaries(), instances, now),
         services=len(rows),
         overdue_applications=sum(r.overdue_backlog for r in rows),
+        refreshed=refreshed,
     )

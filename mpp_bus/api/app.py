@@ -14,17 +14,26 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request, status
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from mpp_bus import __version__
 from mpp_bus.api import admin, catalog, identity, pages, performance, tracking
 from mpp_bus.api.audit import AuditLog
 from mpp_bus.api.auth import TokenVerifier
 from mpp_bus.api.context import ApiContext, IdentityLookup, IdentityMatch
+from mpp_bus.api.csrf import CsrfCookieMiddleware
+from mpp_bus.api.jwks import JwksKeys
+from mpp_bus.api.logs import redact_server_logs
+from mpp_bus.api.oidc import OidcProvider
+from mpp_bus.api.security import (
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    content_security_policy,
+    inline_hashes,
+    install_error_pages,
+)
 from mpp_bus.api.settings import ApiSettings
 from mpp_bus.bus import Bus
 from mpp_bus.config import Settings
@@ -47,14 +56,26 @@ clear NIK; callers may state their purpose in the `X-Purpose` header.
 def build_context(store: Store, settings: ApiSettings, *, environment: str, hasher: NikHasher | None = None,
                   identity: IdentityLookup | None = None) -> ApiContext:
     """Assemble what the handlers need."""
-    hasher = hasher or NikHasher(Settings(environment=environment).nik_secret())  # type: ignore[arg-type]
+    hasher = hasher or NikHasher(Settings(environment=environment).nik_secret())  # type: ignore[arg-type]  # validated by Settings
     audit = AuditLog(store)
+    oidc = OidcProvider(settings) if settings.oidc_issuer else None
+    keys = oidc.keys if oidc is not None else None
+    if keys is None and settings.jwks_url:
+        jwks_url = settings.jwks_url
+        keys = JwksKeys(lambda: jwks_url, min_refresh_seconds=settings.jwks_min_refresh_seconds,
+                        cache_seconds=settings.jwks_cache_seconds, timeout=settings.oidc_timeout_seconds)
     return ApiContext(settings=settings, environment=environment, store=store,
-                      tokens=TokenVerifier(settings, environment, hasher), audit=audit, identity=identity)
+                      tokens=TokenVerifier(settings, environment, hasher, keys=keys), audit=audit, identity=identity,
+                      oidc=oidc)
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
+    # the API's map helps attackers as much as integrators: off in production unless MPP_API_DOCS_ENABLED says so
+    docs = ctx.settings.docs_on(ctx.environment)
     app = FastAPI(
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         title="mpp-bus portal API",
         version=__version__,
         description=DESCRIPTION,
@@ -69,15 +90,16 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.state.context = ctx
     for module in (catalog, tracking, performance, identity, admin, pages):
         app.include_router(module.router)
-    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    install_error_pages(app)
+    # The last added runs first: headers go on every response, the 413s and the CSRF cookie's included.
+    app.add_middleware(CsrfCookieMiddleware,
+                       secure=ctx.settings.cookie_secure or ctx.environment == "production")
+    app.add_middleware(BodyLimitMiddleware, max_bytes=ctx.settings.max_body_bytes)
+    # "Keluar" is a form whose answer redirects to the single sign-on's logout: its origin must be a form target
+    sso = urlsplit(ctx.settings.oidc_issuer or "")
+    app.add_middleware(SecurityHeadersMiddleware, policy=content_security_policy(
+        inline_hashes(), [f"{sso.scheme}://{sso.netloc}"] if sso.netloc else []))
     return app
-
-
-async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    # FastAPI echoes the offending input by default; a NIK or a name must never come back in an error body.
-    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-              for e in exc.errors()]
-    return JSONResponse(jsonable_encoder({"detail": errors}), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 def bus_identity_lookup(bus: Bus, agency_id: str) -> IdentityLookup:
@@ -97,6 +119,7 @@ def bus_identity_lookup(bus: Bus, agency_id: str) -> IdentityLookup:
 
 def app_from_env() -> FastAPI:
     """The app for ``uvicorn --factory``: settings from the environment, the store migrated to its latest schema."""
+    redact_server_logs()
     settings, api_settings = Settings(), ApiSettings()
     bus = Bus.from_settings(settings)
     bus.store.upgrade()
@@ -114,5 +137,5 @@ def openapi_document(app: FastAPI) -> str:
 def reference_app() -> FastAPI:
     """An app whose OpenAPI document does not depend on the environment or a real store."""
     store = create_store("sqlite://")
-    settings = ApiSettings(jwt_secret="x" * 32)  # type: ignore[arg-type]
+    settings = ApiSettings(jwt_secret="x" * 32)  # type: ignore[arg-type]  # pydantic makes the SecretStr
     return create_app(build_context(store, settings, environment="test", hasher=NikHasher(b"0" * 32)))

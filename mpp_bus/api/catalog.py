@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from mpp_bus.api.context import Caller, Context
+from mpp_bus.api.context import Context
 from mpp_bus.api.models import AgencyRef, Labelled, Page, Region, ServiceDetail, ServiceSummary
 from mpp_bus.canonical import Channel, Document
 from mpp_bus.canonical.entities import REGION_CODE
@@ -20,7 +20,6 @@ router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 @router.get("/services", summary="Search the service catalog")
 def search(
     ctx: Context,
-    _who: Caller,
     q: Annotated[str | None, Query(max_length=100, description="Words in the name, description, category or "
                                                                "agency.")] = None,
     category: Annotated[str | None, Query(max_length=100)] = None,
@@ -31,7 +30,9 @@ def search(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> Page[ServiceSummary]:
-    """Services on offer (withdrawn ones excluded), ordered by agency and code. Any signed-in caller may search."""
+    """Services on offer (withdrawn ones excluded): best match first when ``q`` is given (word order, small typos
+    and old names such as IMB for PBG are tolerated), otherwise ordered by agency and code. The catalog is public
+    information: no sign-in is needed."""
     where = CatalogFilter(text=(q or "").strip() or None, category=category, region=region,
                                   channel=channel.value if channel else None, agency_id=agency)
     total, rows = ctx.store.search_services(where, limit=limit, offset=offset)
@@ -39,13 +40,13 @@ def search(
 
 
 @router.get("/categories", summary="Categories of the services on offer")
-def list_categories(ctx: Context, _who: Caller) -> list[Labelled]:
+def list_categories(ctx: Context) -> list[Labelled]:
     return [Labelled(code=name, label=f"{name} ({count})") for name, count in ctx.store.service_categories()]
 
 
 @router.get("/services/{agency_id}/{code}", summary="One service: requirements, fee, SLA and where it is offered",
             responses={404: {"description": "No such service on offer."}})
-def detail(ctx: Context, _who: Caller, agency_id: str, code: str) -> ServiceDetail:
+def detail(ctx: Context, agency_id: str, code: str) -> ServiceDetail:
     row = ctx.store.service_detail(agency_id, code)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"agency {agency_id} offers no service {code!r}")

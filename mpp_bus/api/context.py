@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Header, HTTPException, Request, status
@@ -18,7 +19,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mpp_bus.api.audit import AuditEntry, AuditLog, Outcome
 from mpp_bus.api.auth import AuthenticationError, Principal, TokenVerifier
+from mpp_bus.api.limits import ApiLimits
+from mpp_bus.api.oidc import OidcProvider
+from mpp_bus.api.purposes import allowed_purpose
+from mpp_bus.api.session import SessionManager
 from mpp_bus.api.settings import ApiSettings
+from mpp_bus.privacy import redact_text
 from mpp_bus.store import Store
 
 
@@ -46,12 +52,23 @@ class ApiContext:
     audit: AuditLog
     identity: IdentityLookup | None = None
     clock: Callable[[], datetime] = field(default=_utcnow)
+    oidc: OidcProvider | None = None  # the single sign-on the citizen pages sign in with; None: not configured
+
+    @property
+    def sessions(self) -> SessionManager:
+        """The citizen pages' server-side sessions, on this app's store and clock."""
+        return SessionManager(self.store, self.settings, self.environment, self.clock)
+
+    @cached_property
+    def limits(self) -> ApiLimits:
+        return ApiLimits(self.store, self.settings)
 
     def audit_read(self, who: Principal, action: str, resource: str, *, subject_nik_hash: str | None,
                    purpose: str, outcome: Outcome = Outcome.ALLOWED) -> None:
+        # The resource is built from the URL: a NIK typed into a path must not reach the audit table.
         self.audit.record(
-            AuditEntry(who.subject, role_of(who, self.settings), action, resource, subject_nik_hash, purpose,
-                       outcome),
+            AuditEntry(who.subject, role_of(who, self.settings), action, redact_text(resource), subject_nik_hash,
+                       purpose, outcome),
             at=self.clock(),
         )
 
@@ -113,10 +130,13 @@ def require_verifier(who: Annotated[Principal, Depends(principal)],
 
 
 def purpose(
-    x_purpose: Annotated[str | None, Header(max_length=200, description="Why the caller reads personal data; "
-                                                                        "kept in the audit log.")] = None,
+    ctx: Annotated[ApiContext, Depends(context)],
+    x_purpose: Annotated[str | None, Header(max_length=200, description="Why the caller reads personal data, one "
+                                                                        "of the configured purposes (MPP_API_"
+                                                                        "PURPOSES); kept in the audit log. An "
+                                                                        "unknown purpose answers 400.")] = None,
 ) -> str | None:
-    return x_purpose
+    return None if x_purpose is None else allowed_purpose(x_purpose, ctx.settings.purposes)
 
 
 Context = Annotated[ApiContext, Depends(context)]

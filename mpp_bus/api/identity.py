@@ -1,21 +1,22 @@
 """Identity verification for the portal's sign-up, through the Dukcapil adapter's live look-up.
 
-Dukcapil's data is verified, never copied: the answer is three booleans. Each NIK may be tried only a few times per
-window (so nobody can guess a name or birth date by trial), each caller a bounded number of times (so the registry is
-not flooded), and every attempt, refused ones included, is in the audit log. The limits are counted from the audit
-log itself, so they hold across API processes.
+Dukcapil's data is verified, never copied: the answer is three booleans. Each caller may try each NIK only a few
+times per window (so nobody can guess a name or birth date by trial), each caller a bounded number of times (so the
+registry is not flooded), and all callers together a NIK a higher number of times per short window; see
+``mpp_bus.api.limits`` for why a stranger cannot lock the owner out. The limits are counters in the store, taken by
+atomic upserts, so they hold across API processes. Every attempt, refused ones included, is in the audit log.
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, status
 
 from mpp_bus.api.audit import Outcome
 from mpp_bus.api.context import ApiContext, Context, IdentityLookup, Purpose, Verifier
+from mpp_bus.api.limits import too_many
 from mpp_bus.api.models import IdentityAnswer, IdentityQuery
 from mpp_bus.errors import AdapterError, CircuitOpenError, ConfigError, RetriableError
+from mpp_bus.store import Refusal
 
 router = APIRouter(prefix="/api/v1/identity", tags=["identity"])
 
@@ -27,6 +28,8 @@ SIGNUP_PURPOSE = "identity verification at portal sign-up"
     "/verify",
     summary="Check a NIK, name and birth date against the population registry",
     responses={
+        400: {"description": "X-Purpose is not one of the configured purposes."},
+        422: {"description": "The body is not valid (a NIK is 16 ASCII digits)."},
         429: {"description": "Too many attempts for this NIK or by this caller; retry after the window."},
         502: {"description": "The registry refused the look-up."},
         503: {"description": "The registry is unreachable or not configured; retry later."},
@@ -40,21 +43,19 @@ def verify(body: IdentityQuery, ctx: Context, who: Verifier, purpose: Purpose = 
         ctx.audit_read(who, ACTION, "dukcapil:verify_identity", subject_nik_hash=nik_hash,
                        purpose=purpose or SIGNUP_PURPOSE, outcome=outcome)
 
-    window = timedelta(seconds=ctx.settings.verify_window_seconds)
-    now = ctx.clock()
-    if (ctx.audit.attempts(ACTION, window=window, subject_nik_hash=nik_hash, now=now)
-            >= ctx.settings.verify_limit_per_nik
-            or ctx.audit.attempts(ACTION, window=window, actor=who.subject, now=now)
-            >= ctx.settings.verify_limit_per_caller):
+    taken = ctx.limits.take_identity_attempt(who.subject, nik_hash, now=ctx.clock())
+    if isinstance(taken, Refusal):
         audit(Outcome.RATE_LIMITED)
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many identity look-ups; try again later",
-                            headers={"Retry-After": str(ctx.settings.verify_window_seconds)})
+        raise too_many("too many identity look-ups; try again later", taken.retry_after)
     try:
         match = _lookup(ctx)(body.nik, body.name, body.birth_date)
     except HTTPException:
+        ctx.limits.counters.give_back(taken)
         audit(Outcome.FAILED)
         raise
     except (RetriableError, CircuitOpenError) as exc:
+        # No answer, so nothing learnt: an outage never counts against the citizen or the caller.
+        ctx.limits.counters.give_back(taken)
         audit(Outcome.FAILED)
         # RateLimitedError carries the registry's Retry-After, CircuitOpenError the breaker's wait.
         retry_after = getattr(exc, "retry_after", None) or getattr(exc, "retry_in", None) or 30
@@ -62,6 +63,7 @@ def verify(body: IdentityQuery, ctx: Context, who: Verifier, purpose: Purpose = 
                             "the population registry is unavailable; try again later",
                             headers={"Retry-After": str(int(retry_after))}) from None
     except (AdapterError, ConfigError):
+        ctx.limits.counters.give_back(taken)
         audit(Outcome.FAILED)
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, "the population registry refused the look-up") from None
     audit(Outcome.ALLOWED)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -94,7 +94,12 @@ class ApplicationView(_Body):
     status_at: datetime
     submitted_at: datetime
     sla_due_date: date | None
-    overdue: bool = Field(description="Not finished and past its SLA due date.")
+    overdue: bool = Field(description="No decision yet (approved, rejected, completed or cancelled stop the clock) "
+                                      "and today in WIB (or, while waiting for the citizen's revision, the day that "
+                                      "wait began) is past the SLA due date moved by earlier revision waits.")
+    sla_paused: bool = Field(False, description="The SLA clock is paused: the citizen must fix something "
+                                                "(needs_revision).")
+    sla_paused_days: int = Field(0, description="Days the clock was paused for revisions; the due date moves by them.")
     output_document: str | None
     freshness: Freshness
     history: list[StatusChange]
@@ -108,6 +113,8 @@ class AgencyHealth(_Body):
     lag_seconds: float | None = Field(description="Seconds since the last successful run of any stream.")
     breaker_state: str | None = Field(description="Circuit breaker state after the latest run.")
     latest_run_status: str | None
+    open_quarantine: int = Field(0, description="Quarantined records of the agency still waiting for a fix "
+                                                "(`mpp-bus quarantine retry` reads them again).")
 
 
 class SyncRunView(_Body):
@@ -137,6 +144,10 @@ class QuarantineSummary(_Body):
     record_id: str | None
     reason: str
     created_at: datetime
+    resolved_at: datetime | None = Field(None, description="When the row closed; null while it is open.")
+    resolution: Literal["stored", "superseded"] | None = Field(
+        None, description="`stored`: the record stored later; `superseded`: it was quarantined again (a newer row).")
+    resolved_run_id: int | None = Field(None, description="The run that closed the row.")
 
 
 class QuarantineItem(QuarantineSummary):
@@ -160,7 +171,8 @@ class IdentityQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    nik: Annotated[str, Field(pattern=r"^\d{16}$", description="The NIK to check (16 digits).")]
+    # [0-9], not \d: \d also takes fullwidth and Arabic-Indic digits, which no registry knows and the hasher refuses.
+    nik: Annotated[str, Field(pattern=r"^[0-9]{16}$", description="The NIK to check (16 ASCII digits).")]
     name: Annotated[str, Field(min_length=1, max_length=200, description="Full name as on the KTP.")]
     birth_date: date
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, status
 from mpp_bus.api.audit import Outcome
 from mpp_bus.api.context import ApiContext, Citizen, Context, Purpose
 from mpp_bus.api.models import AgencyName, ApplicationView, Freshness, StatusChange
+from mpp_bus.canonical.sla import sla_clock
 from mpp_bus.store import CitizenApplication
 
 router = APIRouter(prefix="/api/v1/me", tags=["tracking"])
@@ -55,8 +56,8 @@ def applications_of(ctx: ApiContext, nik_hash: str) -> list[ApplicationView]:
 
 def view(app: CitizenApplication, ctx: ApiContext, now: datetime, stale_after: timedelta) -> ApplicationView:
     history = ctx.store.status_history(app.agency_id, app.application_id)
-    overdue = (not app.status.is_terminal and app.sla_due_date is not None
-               and app.sla_due_date < now.date())
+    changes = [(h.status, h.occurred_at) for h in history if h.applied] + [(app.status, app.status_at)]
+    clock = sla_clock(app.sla_due_date, changes, now)
     return ApplicationView(
         agency=AgencyName(id=app.agency_id, name=app.agency_name),
         application_id=app.application_id,
@@ -69,7 +70,9 @@ def view(app: CitizenApplication, ctx: ApiContext, now: datetime, stale_after: t
         status_at=app.status_at,
         submitted_at=app.submitted_at,
         sla_due_date=app.sla_due_date,
-        overdue=overdue,
+        overdue=clock.overdue,
+        sla_paused=clock.paused,
+        sla_paused_days=clock.paused_days,
         output_document=app.output_document,
         freshness=Freshness(last_synced_at=app.freshness,
                             stale=app.freshness is None or now - app.freshness > stale_after),

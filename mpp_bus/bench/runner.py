@@ -172,7 +172,8 @@ def _child(spec: dict[str, Any], module: str = "mpp_bus.bench.child") -> dict[st
             err.seek(0)
             tail = err.read().decode(errors="replace")[-3000:]
             raise RuntimeError(f"the benchmark scenario failed (exit {process.returncode}):\n{tail}")
-    return json.loads(out.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
+    figures: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return figures
 
 
 @contextmanager

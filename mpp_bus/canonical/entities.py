@@ -76,6 +76,12 @@ class Service(_Canonical):
     locations: list[Annotated[str, Field(pattern=REGION_CODE)]] = Field(
         default_factory=list, description="Region codes where the service is offered; empty means everywhere."
     )
+    accepts_submissions: bool = Field(
+        default=False, description="Whether the portal can carry an electronic application to the agency."
+    )
+    form_schema: Annotated[str | None, Field(max_length=300)] = Field(
+        default=None, description="The `$id` of the JSON Schema of the application form, when it accepts one."
+    )
 
 
 class Application(_Canonical):

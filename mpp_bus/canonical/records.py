@@ -31,6 +31,7 @@ def record_type(model: type[BaseModel]) -> Any:
         annotation: Any = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
         fields[name] = annotation if info.is_required() else NotRequired[annotation]
     config = cast(ConfigDict, {k: v for k, v in model.model_config.items() if k in ("extra", "str_strip_whitespace")})
+    # A TypedDict whose fields are only known at run time: mypy cannot follow the functional form with a variable.
     return with_config(config)(TypedDict(f"{model.__name__}Record", fields))  # type: ignore[operator]
 
 

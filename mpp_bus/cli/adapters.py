@@ -8,7 +8,7 @@ from pathlib import Path
 from mpp_bus.cli.common import console
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("new-adapter", help="scaffold a new agency adapter package")
     p.add_argument("name", metavar="NAME", help="adapter type name, e.g. sipandu (lowercase, digits, _)")
     p.add_argument("--dest", default=".", metavar="DIR", help="where to create mpp-adapter-NAME (default: here)")

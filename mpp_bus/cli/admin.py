@@ -14,7 +14,7 @@ from mpp_bus.store import create_store
 SCHEMAS_DIR = Path("schemas")
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = commands.add_parser("db", help="manage the portal store's schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="create or migrate the store to the latest schema").set_defaults(

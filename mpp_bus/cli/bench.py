@@ -13,11 +13,13 @@ import argparse
 import json
 from typing import Any
 
+from rich.table import Table
+
 from mpp_bus.bench import PATHS, STORES, BenchOptions, run_bench
 from mpp_bus.cli.common import console, errors, fail, table
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("bench", help="measure sync throughput, memory and stage times against the mock agencies")
     p.add_argument("--records", type=int, default=100_000, help="applications per mock agency (default 100000)")
     p.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated, of {', '.join(PATHS)}")
@@ -53,7 +55,7 @@ def _list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def figures_table(figures: dict[str, Any]):  # noqa: ANN201 - a rich Table
+def figures_table(figures: dict[str, Any]) -> Table:
     rows = []
     for r in figures["results"]:
         runs = [("full", r["full"])]

@@ -13,13 +13,14 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from rich.table import Table
+
 from mpp_bus.bus import Bus
 from mpp_bus.cli.common import console, fail, settings_from, table
 from mpp_bus.cli.sync import results_table, sync_agencies
 from mpp_bus.config import AgencyInstance
-from mpp_bus.engine import RunResult
 from mpp_bus.mocks import MockAgencyProcess, advance
-from mpp_bus.store import Store
+from mpp_bus.store import RunRecord, Store
 
 # The mock agencies' published demo credentials; a real deployment sets its own connections.
 MOCK_CONNECTIONS = {
@@ -30,7 +31,7 @@ MOCK_CONNECTIONS = {
 }
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("demo", help="run the bus end to end against the mock agencies into a fresh SQLite store")
     p.add_argument("--database", type=Path, default=Path("var/demo.db"), help="SQLite file (recreated)")
     p.add_argument("--applications", type=int, default=2000, help="applications per mock agency dataset")
@@ -98,7 +99,7 @@ def _mock_url(instance: AgencyInstance, urls: dict[str, str]) -> str:
     return next(u for u in urls.values() if base.rstrip("/") == u.rstrip("/"))
 
 
-def check_incremental_saw(advanced: dict[str, int], incremental: Sequence[RunResult]) -> str | None:
+def check_incremental_saw(advanced: dict[str, int], incremental: Sequence[RunRecord]) -> str | None:
     for run in incremental:
         if run.stream == "applications" and run.read < advanced.get(run.agency_id, 0):
             return (f"the incremental sync of {run.agency_id} read {run.read} records but {advanced[run.agency_id]} "
@@ -106,7 +107,7 @@ def check_incremental_saw(advanced: dict[str, int], incremental: Sequence[RunRes
     return None
 
 
-def summary_table(store: Store):  # noqa: ANN201 - a rich Table
+def summary_table(store: Store) -> Table:
     rows = []
     for s in store.agency_summaries():
         by_status = ", ".join(f"{k} {v}" for k, v in sorted(s.applications_by_status.items()))

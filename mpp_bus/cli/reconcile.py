@@ -20,7 +20,7 @@ from mpp_bus.reconcile import ReconcileReport, compare, fix
 SHOWN_IDS = 5
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("reconcile", help="compare an agency's applications in the store with the agency")
     p.add_argument("agency_id", metavar="AGENCY", help="agency id (see `mpp-bus agencies`)")
     p.add_argument("--window-hours", type=float, default=24.0,

@@ -17,7 +17,7 @@ from mpp_bus.cli.common import bus_from, console, table
 from mpp_bus.reports.performance import performance, refresh
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     report = commands.add_parser("report", help="performance reports (pelaporan kinerja)")
     kinds = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
     p = kinds.add_parser("performance", help="share finished within SLA, median processing time and backlog")

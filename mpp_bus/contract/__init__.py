@@ -17,6 +17,15 @@ from mpp_bus.contract.stream import (
     SyncMode,
     conditional_cursor,
 )
+from mpp_bus.contract.submission import (
+    DocumentRef,
+    FieldProblem,
+    FormSchemas,
+    Receipt,
+    Submission,
+    UploadedFile,
+    form_problems,
+)
 
 __all__ = [
     "CONDITIONAL",
@@ -25,14 +34,21 @@ __all__ = [
     "AdapterConfig",
     "CheckResult",
     "Cursor",
+    "DocumentRef",
+    "FieldProblem",
+    "FormSchemas",
     "Page",
+    "Receipt",
     "Reject",
     "StatusMapping",
     "StreamName",
     "StreamSpec",
+    "Submission",
     "SyncMode",
+    "UploadedFile",
     "adapter_entry_points",
     "adapter_type",
     "build_adapter",
     "conditional_cursor",
+    "form_problems",
 ]

@@ -43,7 +43,8 @@ from mpp_bus.config.agencies import AgencyInstance
 from mpp_bus.config.connections import Connection, env_var
 from mpp_bus.contract.mapping import StatusMapping
 from mpp_bus.contract.stream import CheckResult, Cursor, Page, StreamName, StreamSpec
-from mpp_bus.errors import ConfigError
+from mpp_bus.contract.submission import FormSchemas, Receipt, Submission
+from mpp_bus.errors import ConfigError, FatalError
 
 
 class AdapterConfig(BaseModel):
@@ -96,6 +97,10 @@ class Adapter(ABC, Generic[C]):
     wraps: ClassVar[str]
     config_model: ClassVar[type[AdapterConfig]]
     status_mapping: ClassVar[StatusMapping | None] = None
+    # The write direction (optional): the forms of the services that accept electronic applications, and whether
+    # the agency de-duplicates a resend by itself (see mpp_bus.contract.submission).
+    forms: ClassVar[FormSchemas | None] = None
+    resend_safe: ClassVar[bool] = True
 
     def __init__(self, instance: AgencyInstance, config: C) -> None:
         self.instance = instance
@@ -105,7 +110,8 @@ class Adapter(ABC, Generic[C]):
     def from_instance(cls, instance: AgencyInstance, connection: Connection | None = None, **options: Any) -> Self:
         """Build the adapter for one configured agency, its config filled from the connection; ``options`` go to
         the adapter's constructor (an SDK adapter takes ``session=``, the transport its clients send through)."""
-        return cls(instance, cls.config_model.build(instance, connection), **options)  # type: ignore[arg-type]
+        config = cls.config_model.build(instance, connection)
+        return cls(instance, config, **options)  # type: ignore[arg-type]  # config_model builds ConfigT
 
     @property
     def agency_id(self) -> str:
@@ -133,6 +139,41 @@ class Adapter(ABC, Generic[C]):
                 return spec
         offered = ", ".join(s.name for s in self.streams())
         raise ConfigError(f"agency {self.agency_id} does not offer stream {name!r}; it offers: {offered}")
+
+    # --- the write direction (optional) ----------------------------------------------------------------------------
+
+    @classmethod
+    def submits(cls) -> bool:
+        """Whether this adapter type implements the write direction (``submit`` and at least one form)."""
+        return cls.submit is not Adapter.submit and cls.forms is not None and bool(cls.forms.codes())
+
+    def accepts_submissions(self, service_code: str | None = None) -> bool:
+        """Whether this adapter can submit applications at all, or for one service (it has a form for it)."""
+        if not self.submits() or self.forms is None:
+            return False
+        return service_code is None or service_code in self.forms
+
+    def form_schema(self, service_code: str) -> dict[str, Any] | None:
+        """The JSON Schema of the form a service needs, or None when it takes no electronic application."""
+        return self.forms.get(service_code) if self.forms is not None and self.accepts_submissions() else None
+
+    def catalog_form_fields(self, service_code: str) -> dict[str, Any]:
+        """The catalog fields that say whether a service takes electronic applications, and with which form."""
+        schema = self.form_schema(service_code)
+        return {"accepts_submissions": schema is not None, "form_schema": schema.get("$id") if schema else None}
+
+    def submit(self, submission: Submission) -> Receipt:
+        """Deliver one application to the agency and return its receipt.
+
+        Raise ``SubmissionRefused`` (with the agency's reason) when the agency refuses it, ``RetriableError`` when it
+        could not answer, ``FatalError`` otherwise. Never put the NIK or form values in an error message."""
+        raise FatalError(f"adapter {self.name} does not submit applications", agency=self.agency_id)
+
+    def find_submission(self, submission: Submission) -> Receipt | None:
+        """Look a submission up at the agency by its client reference (``submission.reference``): its receipt if
+        the agency holds it, else None. Required when ``resend_safe`` is False: the dispatcher calls it before any
+        resend."""
+        raise FatalError(f"adapter {self.name} cannot look submissions up by reference", agency=self.agency_id)
 
     def close(self) -> None:
         """Release sessions and connections."""

@@ -19,7 +19,7 @@ def adapter_entry_points() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=GROUP)}
 
 
-def adapter_type(name: str) -> type[Adapter]:  # type: ignore[type-arg]
+def adapter_type(name: str) -> type[Adapter[Any]]:
     """The adapter class registered as ``name``; an unknown name fails with the list of known ones."""
     eps = adapter_entry_points()
     if name not in eps:
@@ -31,7 +31,7 @@ def adapter_type(name: str) -> type[Adapter]:  # type: ignore[type-arg]
     return cls
 
 
-def build_adapter(instance: AgencyInstance, connection: Connection | None = None,  # type: ignore[type-arg]
-                  **options: Any) -> Adapter:
+def build_adapter(instance: AgencyInstance, connection: Connection | None = None,
+                  **options: Any) -> Adapter[Any]:
     """The adapter for one configured agency instance (``options``, such as ``session=``, go to its constructor)."""
     return adapter_type(instance.adapter).from_instance(instance, connection, **options)

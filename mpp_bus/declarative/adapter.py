@@ -129,7 +129,8 @@ class _Stream:
 
     def items(self, body: Any) -> list[Any]:
         if self.xml_items is not None:
-            return self.xml_items(body)  # type: ignore[no-any-return]
+            found_items: list[Any] = self.xml_items(body)
+            return found_items
         found = dig(body, self.records_path) if self.records_path else body
         return list(found or [])
 
@@ -168,7 +169,7 @@ class RestAdapter(AgencyAdapter[RestConfig]):
         self.vocab = self._table(self.spec.vocabulary, "vocabulary", Vocabulary.load, _inline_vocabulary)
         self.status_mapping = self.statuses  # type: ignore[misc]  # the instance's table, for the kit and engine
         self.compiled = {name: _Stream(name, d, self) for name, d in self.spec.streams.items()}
-        self.stream_specs = tuple(s.spec for s in self.compiled.values())  # type: ignore[misc]
+        self.stream_specs = tuple(s.spec for s in self.compiled.values())  # type: ignore[misc]  # per instance
         base_url = config.base_url or self.spec.base_url
         if not base_url:
             raise ConfigError(f"agency {instance.id}: set `base_url` in its config or in the REST spec")

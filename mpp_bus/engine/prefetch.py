@@ -47,7 +47,8 @@ class Prefetcher(Generic[T]):
             raise StopIteration
         kind, value = self._queue.get()
         if kind == _PAGE:
-            return value  # type: ignore[no-any-return]
+            page: T = value
+            return page
         self._done = True
         if kind == _ERROR:
             raise value

@@ -33,7 +33,7 @@ class Invalid:
 
 @cache
 def _page_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
-    return TypeAdapter(list[record_type(model)])  # type: ignore[misc, arg-type]
+    return TypeAdapter(list[record_type(model)])  # type: ignore[misc, arg-type]  # a TypedDict built at run time
 
 
 def record_id_of(record: Any, id_field: str) -> str | None:

@@ -109,6 +109,9 @@ class RedactingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            # Mask argument by argument first: formatters such as uvicorn's access log unpack ``args`` themselves.
+            record.args = tuple(redact_text(a) if isinstance(a, str) else a for a in record.args)
         message = record.getMessage()
         redacted = redact_text(message)
         if redacted != message:

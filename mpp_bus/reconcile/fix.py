@@ -68,4 +68,5 @@ def fix(engine: SyncEngine, adapter: Adapter[Any], report: ReconcileReport,
     spans = report.windows_to_fix()
     if not spans:
         return None
-    return engine.sync(WindowRead(adapter, spans), StreamName(report.stream), breaker=breaker)  # type: ignore[arg-type]
+    return engine.sync(WindowRead(adapter, spans), StreamName(report.stream),  # type: ignore[arg-type]  # WindowRead is an adapter by duck typing
+                       breaker=breaker)

@@ -66,12 +66,12 @@ def _grouped(rows: Iterable[ApplicationTiming]) -> Iterator[tuple[tuple[str, str
     for row in rows:
         row_key = (row.agency_id, row.service_code)
         if row_key != key and group:
-            yield key, group  # type: ignore[misc]
+            yield key, group  # type: ignore[misc]  # as above  # key is set once a row was seen
             group = []
         key = row_key
         group.append(row)
     if group:
-        yield key, group  # type: ignore[misc]
+        yield key, group  # type: ignore[misc]  # as above
 
 
 def _figures(key: tuple[str, str], group: Sequence[ApplicationTiming], today: date, agency_name: str,

@@ -11,9 +11,12 @@ Example::
 from __future__ import annotations
 
 from mpp_bus.store.database import make_engine
+from mpp_bus.store.limits import Limit, RateCounters, Refusal, Ticket
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import upgrade
-from mpp_bus.store.queries import CitizenApplication, HistoryEntry, QuarantineItem
+from mpp_bus.store.outbox import NewSubmission, SubmissionRecord, SubmissionState
+from mpp_bus.store.portal_sessions import SessionRow, SessionTable
+from mpp_bus.store.queries import CitizenApplication, HistoryEntry, OpenRecord, QuarantineItem
 from mpp_bus.store.reads import (
     AgencySummary,
     ApplicationTiming,
@@ -28,7 +31,7 @@ from mpp_bus.store.reads import (
 )
 from mpp_bus.store.runs import ABANDONED, FAILED, RUNNING, SUCCEEDED, RunCounts, RunRecord, RunStatus
 from mpp_bus.store.session import PageTransaction, SyncSession
-from mpp_bus.store.state import CursorState, QuarantineRow, StoredService
+from mpp_bus.store.state import STORED, SUPERSEDED, CursorState, QuarantineRow, StoredService
 from mpp_bus.store.store import Store, create_store
 from mpp_bus.store.writers import ApplicationPage, ApplicationRow, ApplicationWriter, Current, StatusEventRow
 
@@ -36,7 +39,9 @@ __all__ = [
     "ABANDONED",
     "FAILED",
     "RUNNING",
+    "STORED",
     "SUCCEEDED",
+    "SUPERSEDED",
     "AgencySummary",
     "ApplicationPage",
     "ApplicationRow",
@@ -51,20 +56,30 @@ __all__ = [
     "Current",
     "CursorState",
     "HistoryEntry",
+    "Limit",
+    "NewSubmission",
+    "OpenRecord",
     "Outcome",
     "PageTransaction",
     "QuarantineItem",
     "QuarantineRow",
+    "RateCounters",
+    "Refusal",
     "RunCounts",
     "RunRecord",
     "RunStatus",
     "ServicePerformance",
+    "SessionRow",
+    "SessionTable",
     "StatusEventRow",
     "Store",
     "StoredService",
     "StoredVersion",
+    "SubmissionRecord",
+    "SubmissionState",
     "SyncLock",
     "SyncSession",
+    "Ticket",
     "create_store",
     "make_engine",
     "upgrade",

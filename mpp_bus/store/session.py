@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from mpp_bus.store import state
+from mpp_bus.store import outbox, state
 from mpp_bus.store.runs import RunCounts
 from mpp_bus.store.state import CursorState, QuarantineRow, StoredService
 from mpp_bus.store.writers import ApplicationPage, ApplicationWriter, Current
@@ -45,6 +45,14 @@ class PageTransaction:
         key)."""
         self.writer.write_page(self._conn, page.rows, page.events)
 
+    # --- the outbox ------------------------------------------------------------------------------------------------
+
+    def move_submission(self, record: outbox.SubmissionRecord, new: outbox.SubmissionState, *, now: datetime,
+                        **values: Any) -> outbox.SubmissionRecord | None:
+        """Move a submission in this transaction (with the application its receipt makes, for a delivery); None
+        when someone moved it since it was read."""
+        return outbox.move(self._conn, record, new, now=now, **values)
+
     # --- the service catalog ------------------------------------------------------------------------------------
 
     def current_services(self, agency_id: str, codes: Collection[str]) -> dict[str, StoredService]:
@@ -63,6 +71,12 @@ class PageTransaction:
 
     def add_quarantine(self, rows: Sequence[QuarantineRow]) -> None:
         state.add_quarantine(self._conn, rows)
+
+    def resolve_quarantine(self, agency_id: str, stream: str, record_ids: Collection[str], *, resolution: str,
+                           run_id: int, now: datetime) -> int:
+        """Close the open quarantine rows of these records (``state.STORED`` or ``state.SUPERSEDED``)."""
+        return state.resolve_quarantine(self._conn, agency_id, stream, record_ids, resolution=resolution,
+                                        run_id=run_id, now=now)
 
     def save_cursor(self, agency_id: str, stream: str, position: CursorState, *, now: datetime) -> None:
         state.save_cursor(self._conn, agency_id, stream, position, now=now)
@@ -91,6 +105,11 @@ class SyncSession:
     def load_cursor(self, agency_id: str, stream: str) -> CursorState | None:
         with self._conn.begin():
             return state.load_cursor(self._conn, agency_id, stream)
+
+    def has_open_quarantine(self, agency_id: str, stream: str) -> bool:
+        """True when a record of this stream waits in quarantine (only then do pages resolve rows)."""
+        with self._conn.begin():
+            return state.has_open_quarantine(self._conn, agency_id, stream)
 
     @contextmanager
     def transaction(self) -> Iterator[PageTransaction]:

@@ -12,18 +12,23 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from mpp_bus.canonical.entities import Agency
-from mpp_bus.store import queries, state
+from mpp_bus.store import alerts, outbox, queries, state
 from mpp_bus.store.breakers import BreakerStatus, StoreBreakerStates
 from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import current_revision, head_revision, upgrade
+from mpp_bus.store.portal_sessions import SessionTable
 from mpp_bus.store.reads import audit, catalog, content, health, performance, reconcile
+from mpp_bus.store.reads.audit import Outcome
 from mpp_bus.store.runs import RunCounts, RunRecord, RunStatus
 from mpp_bus.store.session import SyncSession
 from mpp_bus.store.writers import ApplicationWriter, writer_for
+
+# The stream name of a run that records a failed check (a pseudo-stream: no data, only the outcome).
+CHECK_STREAM = "check"
 
 
 class Store:
@@ -48,6 +53,11 @@ class Store:
     def writer(self) -> ApplicationWriter:
         """The bulk writer of applications for this database."""
         return writer_for(self.engine)
+
+    @cached_property
+    def portal_sessions(self) -> SessionTable:
+        """The citizen pages' server-side sessions."""
+        return SessionTable(self.engine)
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply the schema migrations up to ``revision``."""
@@ -103,6 +113,27 @@ class Store:
         with self.engine.connect() as conn:
             yield SyncSession(conn, self.writer)
 
+    def record_failed_check(self, agency: Agency, *, adapter: str | None, error: str, duration_s: float | None,
+                            now: datetime) -> int:
+        """A check that failed, kept as a run (stream ``check``, status failed, with the error), so the health view,
+        the runs list and the report see an outage even when no sync started. Returns the run id."""
+        with self.engine.begin() as conn:
+            state.register_agency(conn, agency, adapter=adapter, now=now)
+            run_id = state.open_run(conn, agency.id, CHECK_STREAM, CHECK_STREAM, now=now)
+            state.finish_run(conn, run_id, status=RunStatus.FAILED, counts=RunCounts(), duration_s=duration_s or 0.0,
+                             now=now, error=error)
+        return run_id
+
+    def raise_alert(self, agency_id: str, kind: str, message: str, *, now: datetime) -> bool:
+        """Open an alert; True only for the caller that opened it (who then notifies)."""
+        return alerts.raise_alert(self.engine, agency_id, kind, message, now=now)
+
+    def resolve_alert(self, agency_id: str, kind: str, *, now: datetime) -> bool:
+        return alerts.resolve_alert(self.engine, agency_id, kind, now=now)
+
+    def open_alerts(self) -> list[alerts.AlertRecord]:
+        return alerts.alerts(self.engine)
+
     # --- read queries -------------------------------------------------------------------------------------------
 
     def recent_runs(
@@ -117,14 +148,26 @@ class Store:
             return queries.recent_runs(conn, agency_id=agency_id, stream=stream, status=status, limit=limit)
 
     def quarantine_items(
-        self, *, agency_id: str | None = None, run_id: int | None = None, limit: int = 100
+        self, *, agency_id: str | None = None, run_id: int | None = None, limit: int = 100, open_only: bool = False
     ) -> list[queries.QuarantineItem]:
         with self.engine.connect() as conn:
-            return queries.quarantine_items(conn, agency_id=agency_id, run_id=run_id, limit=limit)
+            return queries.quarantine_items(conn, agency_id=agency_id, run_id=run_id, limit=limit,
+                                            open_only=open_only)
 
     def quarantine_item(self, item_id: int) -> queries.QuarantineItem | None:
         with self.engine.connect() as conn:
             return queries.quarantine_item(conn, item_id)
+
+    def open_quarantine(self, *, item_id: int | None = None, reason: str | None = None,
+                        agency_id: str | None = None) -> list[queries.OpenRecord]:
+        """The open quarantine rows ``mpp-bus quarantine retry`` reads again."""
+        with self.engine.connect() as conn:
+            return queries.open_quarantine(conn, item_id=item_id, reason=reason, agency_id=agency_id)
+
+    def open_quarantine_counts(self, *, agency_id: str | None = None) -> dict[tuple[str, str], int]:
+        """Open quarantine rows per (agency, stream)."""
+        with self.engine.connect() as conn:
+            return queries.open_quarantine_counts(conn, agency_id=agency_id)
 
     def agency_summaries(self, agency_id: str | None = None) -> list[health.AgencySummary]:
         """Per agency: catalog, applications, quarantine and how its runs went (the one health query)."""
@@ -151,7 +194,8 @@ class Store:
 
     def search_services(self, where: catalog.CatalogFilter, *, limit: int,
                         offset: int) -> tuple[int, list[catalog.CatalogService]]:
-        """Services on offer matching ``where``, ordered by agency and code, with the total count."""
+        """Services on offer matching ``where``, best match first when it has text (else by agency and code), with
+        the total count."""
         with self.engine.connect() as conn:
             return catalog.search_services(conn, where, limit=limit, offset=offset)
 
@@ -222,6 +266,82 @@ class Store:
     def application_versions_of(self, agency_id: str, ids: Sequence[str]) -> list[reconcile.StoredVersion]:
         with self.engine.connect() as conn:
             return reconcile.application_versions_of(conn, agency_id, ids)
+
+    # --- the outbox (submissions on their way to agencies) -----------------------------------------------------------
+
+    def accept_submission(self, new: outbox.NewSubmission, *,
+                          now: datetime | None = None) -> tuple[outbox.SubmissionRecord, bool]:
+        """Accept a submission in one transaction, keyed by the citizen and the client's idempotency key.
+
+        Returns the submission and whether it was created now: a replay (same key, same request) returns the first
+        one, also when two requests race; the same key with another request raises ``IdempotencyConflictError``."""
+        now = now or datetime.now(UTC)
+        with self.engine.connect() as conn:
+            existing = outbox.submission_by_key(conn, new.nik_hash, new.client_key)
+        if existing is not None:
+            return outbox.replayed(existing, new), False
+        try:
+            with self.engine.begin() as conn:
+                return outbox.insert_submission(conn, new, now=now), True
+        except IntegrityError:
+            with self.engine.connect() as conn:
+                existing = outbox.submission_by_key(conn, new.nik_hash, new.client_key)
+            if existing is None:
+                raise
+            return outbox.replayed(existing, new), False
+
+    def submission(self, submission_id: int) -> outbox.SubmissionRecord | None:
+        with self.engine.connect() as conn:
+            return outbox.submission(conn, submission_id)
+
+    def submission_by_reference(self, reference: str) -> outbox.SubmissionRecord | None:
+        with self.engine.connect() as conn:
+            return outbox.submission_by_reference(conn, reference)
+
+    def submission_by_key(self, nik_hash: str, client_key: str) -> outbox.SubmissionRecord | None:
+        with self.engine.connect() as conn:
+            return outbox.submission_by_key(conn, nik_hash, client_key)
+
+    def citizen_submissions(self, nik_hash: str, *, limit: int = 200) -> list[outbox.SubmissionRecord]:
+        """A citizen's submissions, newest first, with their delivery state."""
+        with self.engine.connect() as conn:
+            return outbox.citizen_submissions(conn, nik_hash, limit=limit)
+
+    def list_submissions(self, *, agency_id: str | None = None,
+                         states: Sequence[outbox.SubmissionState] | None = None,
+                         limit: int = 100) -> list[outbox.SubmissionRecord]:
+        """Submissions for an admin, newest first; the sealed data is never read."""
+        with self.engine.connect() as conn:
+            return outbox.list_submissions(conn, agency_id=agency_id, states=states, limit=limit)
+
+    def due_submissions(self, agency_id: str, *, now: datetime, limit: int = 100) -> list[outbox.SubmissionRecord]:
+        with self.engine.connect() as conn:
+            return outbox.due_submissions(conn, agency_id, now=now, limit=limit)
+
+    def agencies_waiting(self, *, now: datetime | None = None) -> dict[str, int]:
+        """Agencies with submissions waiting (due by ``now`` when given), and how many."""
+        with self.engine.connect() as conn:
+            return outbox.agencies_waiting(conn, now=now)
+
+    def next_submission_due(self, agency_id: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            return outbox.next_due(conn, agency_id)
+
+    def outbox_counts(self, agency_id: str | None = None) -> dict[tuple[str, outbox.SubmissionState], int]:
+        with self.engine.connect() as conn:
+            return outbox.outbox_counts(conn, agency_id)
+
+    def move_submission(self, record: outbox.SubmissionRecord, new: outbox.SubmissionState, *, now: datetime,
+                        outcome: Outcome = Outcome.ALLOWED, **values: object) -> outbox.SubmissionRecord | None:
+        """Move a submission to ``new`` if nobody moved it since it was read (audited; a finished state purges its
+        sealed data); None when it had moved."""
+        with self.engine.begin() as conn:
+            return outbox.move(conn, record, new, now=now, outcome=outcome, **values)
+
+    def sealed_finished_submissions(self) -> int:
+        """Finished submissions still holding sealed personal data: always 0 (a check for tests and admins)."""
+        with self.engine.connect() as conn:
+            return outbox.sealed_count(conn)
 
     # --- whole-store looks ------------------------------------------------------------------------------------------
 

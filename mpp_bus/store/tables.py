@@ -15,11 +15,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from mpp_bus.store.types import BigId, Json, UtcDateTime, key_text
@@ -60,6 +62,8 @@ services = Table(
     Column("legal_basis", Text, nullable=False),
     Column("channels", Json, nullable=False),
     Column("locations", Json, nullable=False),
+    Column("accepts_submissions", Boolean, nullable=False, server_default=false()),
+    Column("form_schema", String(300)),
     Column("content_hash", String(64), nullable=False),
     Column("seen_generation", Integer, nullable=False),
     Column("withdrawn_at", UtcDateTime()),
@@ -153,7 +157,12 @@ quarantine = Table(
     Column("reason", Text, nullable=False),
     Column("payload", Json),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Open while NULL; then `stored` (the record stored later) or `superseded` (quarantined again, a newer row).
+    Column("resolved_at", UtcDateTime()),
+    Column("resolution", String(16)),
+    Column("resolved_run_id", BigId),
     Index(None, "agency_id", "created_at"),
+    Index(None, "agency_id", "stream", "record_id"),
 )
 
 sync_locks = Table(
@@ -214,20 +223,129 @@ agency_breakers = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
+# The citizen pages' server-side sessions (and sign-ins under way), keyed by a hash of the cookie's random id: the
+# table alone opens nothing. The NIK only as its keyed hash and masked form; `sealed` is encrypted with a key derived
+# from the cookie's id, which the store never holds.
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(200)),
+    Column("roles", Text),
+    Column("nik_hash", String(64)),
+    Column("nik_masked", String(32)),
+    Column("sealed", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Index(None, "expires_at"),
+)
+
+# The outbox: applications on their way to an agency (migration 0011). One row per submission, unique per citizen
+# and client idempotency key, so a double click or a retried POST makes one. ``sealed`` holds the clear NIK and the
+# form, AES-GCM encrypted with MPP_OUTBOX_KEY, and is set NULL once the submission is delivered, refused or dead.
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("reference", key_text(40), nullable=False, unique=True),
+    Column("agency_id", String(64), nullable=False),
+    Column("service_code", String(128), nullable=False),
+    Column("client_key", key_text(128), nullable=False),
+    Column("nik_hash", key_text(64), nullable=False),
+    Column("nik_masked", String(16), nullable=False),
+    Column("request_digest", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    # True while an attempt may have reached the agency (set with `sending`; cleared by a failure that proves the
+    # agency did not take the request, such as a 429): a resend then de-duplicates first.
+    Column("in_doubt", Boolean, nullable=False, server_default=false()),
+    Column("next_attempt_at", UtcDateTime()),
+    Column("last_attempt_at", UtcDateTime()),
+    Column("application_id", String(128)),
+    Column("agency_status", String(64)),
+    Column("accepted_by_agency_at", UtcDateTime()),
+    Column("refusal_reason", Text),
+    Column("last_error", Text),
+    Column("attachments", Json, nullable=False),
+    Column("sealed", LargeBinary),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+    UniqueConstraint("nik_hash", "client_key"),
+    Index(None, "agency_id", "state", "next_attempt_at"),
+)
+
+# One row per agency and kind of alert (failure, staleness) while it is open: an admin is told once when it opens,
+# not once per failed retry, and again only after it resolved and reopened.
+agency_alerts = Table(
+    "agency_alerts",
+    metadata,
+    Column("agency_id", String(64), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("notified_at", UtcDateTime()),
+    Column("resolved_at", UtcDateTime()),
+    Column("message", Text),
+)
+
+# Attempt counters of the API's rate limits (identity look-ups, live reports): one row per limit, key and fixed
+# window, incremented by one atomic upsert so that every API process sees the same count.
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("window_start", BigInteger, primary_key=True, autoincrement=False),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
+)
+
+# Catalog search: words citizens use for a service that its own text does not contain (old names such as IMB for
+# PBG, abbreviations, spelling variants). Rows are data, seeded by migration 0006; ``term`` is matched against the
+# words of a query, ``synonym`` is searched as well.
+search_synonyms = Table(
+    "search_synonyms",
+    metadata,
+    Column("term", String(100), primary_key=True),
+    Column("synonym", String(200), primary_key=True),
+)
+
+# On SQLite the catalog search reads an FTS5 table (trigram tokenizer) that triggers keep in step with ``services``
+# (migration 0006). It is derived data, not a table of the model: schema comparisons and autogenerate skip it and
+# the shadow tables FTS5 creates beside it.
+SEARCH_INDEX = "services_search"
+
+
+def is_derived(name: str | None) -> bool:
+    """True for the search index objects migrations create beside the model: on SQLite the FTS5 table and its shadow
+    tables, on PostgreSQL the trigram index (an operator class the model does not describe)."""
+    return name is not None and (name == SEARCH_INDEX or name.startswith(SEARCH_INDEX + "_"))
+
+
 TABLES = (agencies, services, applications, status_events, sync_cursors, sync_runs, quarantine, sync_locks,
-          audit_log, performance_reports, agency_breakers)
+          audit_log, performance_reports, agency_breakers, rate_counters, search_synonyms, agency_alerts,
+          submissions, portal_sessions)
 
 __all__ = [
+    "SEARCH_INDEX",
     "TABLES",
     "agencies",
+    "agency_alerts",
     "agency_breakers",
     "audit_log",
     "performance_reports",
+    "portal_sessions",
     "applications",
     "metadata",
+    "is_derived",
     "quarantine",
+    "rate_counters",
+    "search_synonyms",
     "services",
     "status_events",
+    "submissions",
     "sync_cursors",
     "sync_locks",
     "sync_runs",

@@ -18,6 +18,7 @@ Json = JSON().with_variant(JSONB(), "postgresql")
 def key_text(length: int) -> String:
     """Text compared by bytes on PostgreSQL (collation "C"): ids and hex hashes that are only matched, never shown
     sorted to a reader, are indexed several times faster without the database's locale rules."""
+    # with_variant is typed as returning the base TypeEngine; the value is the String it was called on.
     return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
 
 

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from requests.auth import AuthBase
 
 from mpp_bus.errors import AuthError, ConfigError, FatalError
-from mpp_bus.transport.http import error_for_status, parse_json, translate_request_error
+from mpp_bus.transport.http import MESSAGE_BYTES, error_for_status, parse_json, translate_request_error
 
 
 def _secret(value: str | SecretStr) -> SecretStr:
@@ -139,7 +139,8 @@ class OAuth2ClientCredentials(AuthBase):
             raise AuthError(f"POST {path}: the agency refused the client credentials (HTTP {resp.status_code}); "
                             f"check client id and secret in the agency's connection", agency=self.agency)
         if resp.status_code != 200:
-            raise error_for_status(resp.status_code, resp.headers, agency=self.agency, method="POST", path=path)
+            raise error_for_status(resp.status_code, resp.headers, agency=self.agency, method="POST", path=path,
+                                   body=resp.content[:MESSAGE_BYTES])
         self.fetches += 1
         body: Any = parse_json(resp.content, agency=self.agency, path=path)
         token = body.get("access_token") if isinstance(body, dict) else None

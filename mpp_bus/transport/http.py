@@ -3,7 +3,8 @@
 Every failure leaves this module as an ``mpp_bus.errors`` type chosen by what the caller should do next:
 
     timeout, connection refused/dropped, truncated or invalid JSON, 408, 5xx   -> RetriableError
-    429, or 503 with Retry-After                                                -> RateLimitedError(retry_after)
+    429                                                                         -> RateLimitedError(retry_after)
+    503 with Retry-After (a maintenance window; the agency's message is kept)   -> RateLimitedError(maintenance=True)
     401, 403                                                                    -> AuthError
     any other 4xx, redirect loops, malformed URLs                               -> FatalError
 
@@ -28,6 +29,7 @@ from requests.auth import AuthBase
 
 from mpp_bus.config.agencies import AgencyInstance, RetryConfig
 from mpp_bus.errors import AdapterError, AuthError, ConfigError, FatalError, RateLimitedError, RetriableError
+from mpp_bus.privacy import redact_text
 from mpp_bus.transport.retry import retry_policy
 
 Params = Mapping[str, Any] | None
@@ -106,10 +108,12 @@ class HttpClient:
         data: Mapping[str, Any] | None = None,
         ok: tuple[int, ...] = (200,),
         retry: RetryConfig | None = None,
+        json: Any = None,
     ) -> RawResponse:
-        """Send one request (retried per the policy); a status outside ``ok`` or 2xx raises a typed error."""
+        """Send one request (retried per the policy); a status outside ``ok`` or 2xx raises a typed error.
+        ``json`` is a body sent as JSON. Retry a POST only when the agency de-duplicates it (an idempotency key)."""
         policy = retry_policy(retry or self.retry, sleep=self._sleep)
-        return policy(self._send, method, path, params, headers, data, ok)
+        return policy(self._send, method, path, params, headers, data, ok, json)
 
     def get(self, path: str, params: Params = None, headers: Mapping[str, str] | None = None,
             ok: tuple[int, ...] = (200,), retry: RetryConfig | None = None) -> RawResponse:
@@ -158,7 +162,7 @@ class HttpClient:
         if format in ACCEPT:
             headers = {"Accept": ACCEPT[format], **(headers or {})}
         policy = retry_policy(retry or self.retry, sleep=self._sleep)
-        return policy(self._fetch_once, path, params, headers, ok, format, encoding, delimiter)  # type: ignore
+        return policy(self._fetch_once, path, params, headers, ok, format, encoding, delimiter)  # type: ignore[no-any-return]  # noqa: E501
 
     def _fetch_once(self, path: str, params: Params, headers: Mapping[str, str] | None, ok: tuple[int, ...],
                     format: str, encoding: str, delimiter: str) -> tuple[RawResponse, Any]:
@@ -180,14 +184,16 @@ class HttpClient:
                           path=path)
 
     def _send(self, method: str, path: str, params: Params, headers: Mapping[str, str] | None,
-              data: Mapping[str, Any] | None, ok: tuple[int, ...]) -> RawResponse:
+              data: Mapping[str, Any] | None, ok: tuple[int, ...], json: Any = None) -> RawResponse:
         try:
             resp = self.session.request(method, self.url(path), params=params, headers=headers, data=data,
-                                        auth=self.auth, timeout=self.timeout, stream=True)
+                                        json=json, auth=self.auth, timeout=self.timeout, stream=True)
             if resp.status_code not in ok:
+                body = error_body(resp) if resp.status_code == 503 else None
                 if resp.raw is not None:
                     resp.close()
-                raise error_for_status(resp.status_code, resp.headers, agency=self.agency, method=method, path=path)
+                raise error_for_status(resp.status_code, resp.headers, agency=self.agency, method=method, path=path,
+                                       body=body)
             content = read_bounded(resp, self.max_response_bytes, agency=self.agency, method=method, path=path)
         except AdapterError as exc:  # raised by an auth strategy (token endpoint) or above; already typed
             exc.located(agency=self.agency)
@@ -260,11 +266,21 @@ def translate_request_error(
     return RetriableError(f"{where}: {type(exc).__name__} while talking to the agency; retry", agency=agency)
 
 
-def error_for_status(status: int, headers: Mapping[str, str], *, agency: str, method: str, path: str) -> AdapterError:
-    """The ``mpp_bus`` error for an unexpected HTTP status."""
+def error_for_status(status: int, headers: Mapping[str, str], *, agency: str, method: str, path: str,
+                     body: bytes | None = None) -> AdapterError:
+    """The ``mpp_bus`` error for an unexpected HTTP status; ``body`` (the start of the response) lets a maintenance
+    answer carry the agency's own message."""
     where = _where(method, path)
     retry_after = parse_retry_after(headers.get("Retry-After"))
-    if status == 429 or (status == 503 and retry_after is not None):
+    if status == 503 and retry_after is not None:
+        # An announced window, not a request to slow down: say so, with the agency's words and its wait.
+        said = agency_message(body)
+        quoted = f' and said "{said}"' if said else ""
+        return RateLimitedError(
+            f"{where}: the agency is down for maintenance (HTTP 503){quoted}; it asked to wait {retry_after:g} s. "
+            f"What to do: nothing on our side; retries wait for the window, or ask the agency when it ends",
+            retry_after=retry_after, maintenance=True, agency_message=said, agency=agency)
+    if status == 429:
         wait = f"; it asked to wait {retry_after:g} s" if retry_after is not None else ""
         return RateLimitedError(f"{where}: the agency is rate limiting us (HTTP {status}){wait}; slow down or retry "
                                 f"later", retry_after=retry_after, agency=agency)
@@ -277,6 +293,47 @@ def error_for_status(status: int, headers: Mapping[str, str], *, agency: str, me
         return FatalError(f"{where}: the agency refused the request (HTTP {status}); check the adapter config "
                           f"(base URL, tenant) or report it to the agency", agency=agency)
     return FatalError(f"{where}: unexpected HTTP {status}; report it to the adapter's maintainers", agency=agency)
+
+
+MESSAGE_BYTES = 4096  # enough for an error body's message; never the whole of a misbehaving response
+_MESSAGE_KEYS = ("message", "pesan", "error_description", "detail", "keterangan", "error")
+
+
+def agency_message(body: bytes | None, *, limit: int = 200) -> str | None:
+    """What the agency said in an error body (JSON ``message``-like field, or plain text), redacted and capped."""
+    if not body:
+        return None
+    text: Any = None
+    try:
+        parsed = orjson.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        parsed = None
+    if isinstance(parsed, dict):
+        for container in (parsed, parsed.get("error"), parsed.get("errors")):
+            if isinstance(container, dict):
+                text = next((container[k] for k in _MESSAGE_KEYS if isinstance(container.get(k), str)), None)
+            if text:
+                break
+    elif isinstance(parsed, str):
+        text = parsed
+    if text is None and parsed is None:
+        decoded = body[:MESSAGE_BYTES].decode("utf-8", "replace")
+        # An HTML error page says nothing useful in a log line.
+        text = None if "<" in decoded[:100] else decoded
+    if not text:
+        return None
+    text = " ".join(str(text).split())
+    return redact_text(text[:limit] + ("..." if len(text) > limit else ""))
+
+
+def error_body(resp: requests.Response) -> bytes | None:
+    """The first bytes of an error response, for ``error_for_status``; None when they cannot be read."""
+    try:
+        if resp.raw is None:
+            return resp.content[:MESSAGE_BYTES]
+        return resp.raw.read(MESSAGE_BYTES, decode_content=True)
+    except (requests.RequestException, OSError, ValueError):
+        return None
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:

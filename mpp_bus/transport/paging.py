@@ -218,7 +218,7 @@ def paginator(name: str, *, agency: str = "", **options: Any) -> Paginator:
     if name not in PAGINATORS:
         raise ConfigError(f"unknown paginator {name!r}; known paginators: {', '.join(sorted(PAGINATORS))}")
     try:
-        return PAGINATORS[name](agency=agency, **options)  # type: ignore[call-arg]
+        return PAGINATORS[name](agency=agency, **options)  # type: ignore[call-arg]  # options are checked below
     except TypeError as exc:
         raise ConfigError(f"paginator {name!r}: {exc}") from None
 

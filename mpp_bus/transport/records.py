@@ -26,7 +26,15 @@ import yaml
 from mpp_bus.canonical import Channel, Document
 from mpp_bus.canonical.records import CanonicalRecords
 from mpp_bus.contract import CheckResult, Cursor, Page, Reject
-from mpp_bus.errors import AuthError, ConfigError, FatalError, RetriableError, SkippableError
+from mpp_bus.errors import (
+    AdapterError,
+    AuthError,
+    ConfigError,
+    FatalError,
+    RateLimitedError,
+    RetriableError,
+    SkippableError,
+)
 from mpp_bus.privacy import nik_problem, redact_text
 from mpp_bus.transport.paging import Keyset
 
@@ -99,7 +107,7 @@ def checked_nik(value: object) -> str:
     problem = nik_problem(value)
     if problem:
         raise SkippableError(f"applicant id is not a valid NIK: {problem}")
-    return value  # type: ignore[return-value]
+    return value  # type: ignore[return-value]  # nik_problem returned None, so value is a str
 
 
 def checked_times(submitted: datetime, status_at: datetime, updated: datetime) -> None:
@@ -124,17 +132,42 @@ def text_id(value: object) -> str | None:
 
 
 def run_check(agency: str, probe: Callable[[], object]) -> CheckResult:
-    """Run a cheap authenticated call and answer in words; never raises for an unreachable agency."""
+    """Run a cheap authenticated call and answer in words; never raises for an unreachable agency.
+
+    A failed answer's ``details`` say what kind of failure it was, so a scheduler can tell "retry later"
+    (``retriable``) from "a person must act": ``error_class``, ``retriable``, and for maintenance ``maintenance``,
+    ``retry_after`` and the agency's own ``agency_message``."""
     start = time.perf_counter()
     try:
         probe()
     except AuthError as exc:
-        return CheckResult(False, f"{agency}: credentials refused. {exc}", _ms(start))
+        return CheckResult(False, f"{agency}: credentials refused. {_detail(exc)}", _ms(start),
+                           _details(exc, retriable=False))
+    except RateLimitedError as exc:
+        what = "agency down for maintenance" if exc.maintenance else "agency asked us to slow down"
+        return CheckResult(False, f"{agency}: {what}. {_detail(exc)}", _ms(start), _details(exc, retriable=True))
     except RetriableError as exc:
-        return CheckResult(False, f"{agency}: agency unreachable or failing. {exc}", _ms(start))
+        return CheckResult(False, f"{agency}: agency unreachable or failing. {_detail(exc)}", _ms(start),
+                           _details(exc, retriable=True))
     except FatalError as exc:
-        return CheckResult(False, f"{agency}: request refused. {exc}", _ms(start))
+        return CheckResult(False, f"{agency}: request refused. {_detail(exc)}", _ms(start),
+                           _details(exc, retriable=False))
     return CheckResult(True, f"{agency}: reachable, credentials accepted", _ms(start))
+
+
+def _detail(exc: AdapterError) -> str:
+    """The error's own words without its ``[agency=...]`` prefix: the answer already names the agency (and a
+    console reading ``[...]`` as markup printed the prefix as nothing, leaving a double space)."""
+    return str(exc.args[0]) if exc.args else str(exc)
+
+
+def _details(exc: Exception, *, retriable: bool) -> dict[str, object]:
+    details: dict[str, object] = {"error_class": type(exc).__name__, "retriable": retriable}
+    if isinstance(exc, RateLimitedError):
+        details.update(retry_after=exc.retry_after, maintenance=exc.maintenance, agency_message=exc.agency_message)
+        if exc.maintenance:
+            details["error_class"] = "Maintenance"
+    return details
 
 
 def _ms(start: float) -> float:

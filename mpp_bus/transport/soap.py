@@ -31,7 +31,13 @@ from zeep.wsse.username import UsernameToken
 from mpp_bus.config.agencies import AgencyInstance, RetryConfig
 from mpp_bus.errors import AdapterError, AuthError, FatalError, RetriableError
 from mpp_bus.privacy import redact_text
-from mpp_bus.transport.http import MAX_RESPONSE_BYTES, error_for_status, read_bounded, translate_request_error
+from mpp_bus.transport.http import (
+    MAX_RESPONSE_BYTES,
+    MESSAGE_BYTES,
+    error_for_status,
+    read_bounded,
+    translate_request_error,
+)
 from mpp_bus.transport.retry import retry_policy
 from mpp_bus.transport.xml import SAFE_PARSER, refuse_doctype
 
@@ -63,12 +69,15 @@ class _AgencyTransport(Transport):
                                      stream=True)
             refuse_doctype(read_bounded(resp, MAX_RESPONSE_BYTES, agency=self.agency, method="POST", path=path),
                            agency=self.agency, what=f"POST {path}")
+        except AdapterError:
+            raise  # already typed (a test transport's NotRecorded is also a requests error)
         except requests.RequestException as exc:
             raise translate_request_error(exc, agency=self.agency, method="POST", path=path,
                                           timeout=self.operation_timeout) from exc
         # A 500 with XML carries a SOAP Fault for zeep to parse; anything else that is not 200 came from a gateway.
         if resp.status_code != 200 and not (resp.status_code == 500 and _is_xml(resp)):
-            raise error_for_status(resp.status_code, resp.headers, agency=self.agency, method="POST", path=path)
+            raise error_for_status(resp.status_code, resp.headers, agency=self.agency, method="POST", path=path,
+                                   body=resp.content[:MESSAGE_BYTES])
         return resp
 
     def _load_remote_data(self, url: str) -> bytes:
@@ -77,6 +86,8 @@ class _AgencyTransport(Transport):
             resp = self.session.get(url, timeout=self.load_timeout, stream=True)
             refuse_doctype(read_bounded(resp, MAX_RESPONSE_BYTES, agency=self.agency, method="GET", path=path),
                            agency=self.agency, what=f"GET {path}")
+        except AdapterError:
+            raise  # already typed (a test transport's NotRecorded is also a requests error)
         except requests.RequestException as exc:
             raise translate_request_error(exc, agency=self.agency, method="GET", path=path,
                                           timeout=self.load_timeout) from exc
@@ -156,7 +167,8 @@ class SoapClient:
         ten times the parsing, so a bulk read walks the elements itself. Parsing is as safe as zeep's (no DTD, no
         entities, no network) and a SOAP Fault raises the same errors as ``call``."""
         policy = retry_policy(retry or self.retry, sleep=self._sleep)
-        return policy(self._call_xml_once, operation, kwargs)  # type: ignore[no-any-return]
+        element: etree._Element = policy(self._call_xml_once, operation, kwargs)
+        return element
 
     def _call_xml_once(self, operation: str, kwargs: dict[str, Any]) -> etree._Element:
         client = self.client
@@ -167,7 +179,8 @@ class SoapClient:
                 response = method(**kwargs)
             return response_element(response.content)
 
-        return self._translated(operation, call)  # type: ignore[no-any-return]
+        element: etree._Element = self._translated(operation, call)
+        return element
 
     def _translated(self, what: str, fn: Callable[[], Any]) -> Any:
         try:

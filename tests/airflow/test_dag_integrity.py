@@ -9,13 +9,15 @@ import pytest
 import sqlalchemy
 from airflow.dag_processing.dagbag import DagBag
 
-from mpp_bus.airflow.factory import REPORT_DAG_ID, build_dags, cached_agencies, stream_asset
+from mpp_bus.airflow.factory import REPORT_DAG_ID, build_dags, cached_agencies, outbox_asset, stream_asset
 from mpp_bus.airflow.generate import write_agencies
 from mpp_bus.config import load_agencies
+from mpp_bus.contract import adapter_type
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 SHIPPED = load_agencies(ROOT / "agencies.yaml")
+SUBMITTING = [i for i in SHIPPED if i.enabled and adapter_type(i.adapter).submits()]
 
 
 @pytest.fixture
@@ -39,7 +41,20 @@ def bag(no_io: None, monkeypatch: pytest.MonkeyPatch) -> DagBag:
 def test_no_import_errors_and_one_dag_per_agency(bag: DagBag) -> None:
     assert bag.import_errors == {}
     expected = {f"mpp_sync__{i.id}" for i in SHIPPED if i.enabled} | {REPORT_DAG_ID}
+    # and one dispatch DAG per agency whose adapter accepts submissions
+    expected |= {f"mpp_dispatch__{i.id}" for i in SUBMITTING}
     assert set(bag.dag_ids) == expected
+
+
+def test_dispatch_dag_shape(bag: DagBag) -> None:
+    assert SUBMITTING
+    for instance in SUBMITTING:
+        dag = bag.dags[f"mpp_dispatch__{instance.id}"]
+        assert dag is not None
+        assert [t.task_id for t in dag.tasks] == ["dispatch"]
+        assert dag.max_active_runs == 1 and dag.catchup is False
+        assert dag.tasks[0].pool == f"mpp_{instance.id}"
+        assert outbox_asset(instance.id).uri in str(dag.timetable.asset_condition)
 
 
 def test_sync_dag_shape(bag: DagBag) -> None:
@@ -102,6 +117,48 @@ def test_generated_national_config_parses_cleanly(tmp_path: Path, no_io: None, m
     monkeypatch.setenv("MPP_AGENCIES_FILE", str(path))
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
-    assert len(bag.dag_ids) == 601
+    assert len(bag.dag_ids) == 1201  # a sync and a dispatch DAG per agency, and the report
     sragen = bag.dags["mpp_sync__dpmptsp-3314"]
     assert "region:33.14" in sragen.tags and sragen.get_task("check").queue == "jawa"
+
+
+@pytest.mark.parametrize("wanted", ["mpp_sync__dpmptsp-3314", REPORT_DAG_ID])
+def test_a_task_process_builds_only_its_own_dag(wanted: str, tmp_path: Path, no_io: None,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # What the task runner sets before it parses the DAG file (Airflow's parsing context).
+    path = tmp_path / "agencies-600.yaml"
+    write_agencies(path, 600)
+    monkeypatch.setenv("MPP_AGENCIES_FILE", str(path))
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", wanted)
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_TASK_ID", "check" if wanted != REPORT_DAG_ID else "write_report")
+    bag = DagBag(dag_folder=str(DAGS))
+    assert bag.import_errors == {}
+    assert bag.dag_ids == [wanted]
+    dag = bag.dags[wanted]
+    assert dag is not None
+    if wanted == REPORT_DAG_ID:
+        assert len(dag.timetable.asset_condition.objects) == 1200
+    else:
+        assert [t.task_id for t in dag.topological_sort()] == ["check", "sync_catalog", "sync_applications",
+                                                               "record_run"]
+        assert dag.get_task("check").pool == "mpp_dpmptsp-3314"
+
+
+def test_a_dag_id_the_file_does_not_define_builds_everything(no_io: None) -> None:
+    dags = build_dags(ROOT / "agencies.yaml", only="mpp_sync__nowhere")
+    assert set(dags) == ({f"mpp_sync__{i.id}" for i in SHIPPED if i.enabled} | {REPORT_DAG_ID}
+                         | {f"mpp_dispatch__{i.id}" for i in SUBMITTING})
+    assert set(build_dags(ROOT / "agencies.yaml", only="mpp_sync__oss")) == {"mpp_sync__oss"}
+    assert set(build_dags(ROOT / "agencies.yaml", only="mpp_dispatch__oss")) == {"mpp_dispatch__oss"}
+
+
+def test_one_task_per_instance_carries_the_whole_run(no_io: None) -> None:
+    from mpp_bus.airflow.factory import DagSettings
+
+    dags = build_dags(ROOT / "agencies.yaml", DagSettings(one_task_per_instance=True))
+    dag = dags["mpp_sync__oss"]
+    assert [t.task_id for t in dag.tasks] == ["sync"]
+    task = dag.get_task("sync")
+    assert task.pool == "mpp_oss" and task.retries >= 1
+    assert task.outlets == [stream_asset("oss", "catalog"), stream_asset("oss", "applications")]
+    assert REPORT_DAG_ID in dags

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from mpp_bus.api import ApiSettings, issue_token
+from mpp_bus.api.settings import DEFAULT_PURPOSES
 from mpp_bus.canonical import Level
 from mpp_bus.config import AgencyInstance
 from mpp_bus.contract import Adapter, AdapterConfig, CheckResult, Cursor, Page, Reject, StreamName, StreamSpec, SyncMode
@@ -93,6 +94,9 @@ class Seeded:
 
 
 def api_settings(**overrides: Any) -> ApiSettings:
+    # The purpose vocabulary of the tests: the defaults, plus a term holding a NIK, so that the audit log's masking
+    # of a configured purpose is still checked now that free text is refused.
+    overrides.setdefault("purposes", [*DEFAULT_PURPOSES, f"lookup {SITI}"])
     return ApiSettings(jwt_secret=JWT_SECRET, **overrides)  # type: ignore[arg-type]
 
 

@@ -155,3 +155,24 @@ def test_parse_retry_after_forms():
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=lambda: 1445412480.0) == 10.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+def test_maintenance_is_maintenance_with_the_agencys_message_and_wait():
+    body = (b'{"error": {"code": "maintenance", "message": "Sistem sedang dalam pemeliharaan terjadwal. '
+            b'Hubungi 081234567890"}}')
+    http, _ = client(lambda r: response(503, body, {"Retry-After": "60"}), attempts=1)
+    with pytest.raises(RateLimitedError) as info:
+        http.get_json("/v2/permohonan")
+    error = info.value
+    assert error.maintenance and error.retry_after == 60
+    assert error.agency_message is not None and "pemeliharaan terjadwal" in error.agency_message
+    text = str(error)
+    assert "maintenance" in text and "pemeliharaan terjadwal" in text and "60 s" in text
+    assert "rate limiting" not in text and "081234567890" not in text
+
+
+def test_429_is_still_rate_limiting_not_maintenance():
+    http, _ = client(lambda r: response(429, b'{"message": "Terlalu banyak"}', {"Retry-After": "2"}), attempts=1)
+    with pytest.raises(RateLimitedError) as info:
+        http.get_json("/v2/permohonan")
+    assert not info.value.maintenance and "rate limiting" in str(info.value)

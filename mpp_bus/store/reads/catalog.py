@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Text, and_, cast, func, literal, or_, select
 
+from mpp_bus.store.search import ranked
 from mpp_bus.store.tables import agencies, services
 
 
@@ -49,16 +50,20 @@ class CatalogService:
 
 def search_services(conn: Connection, where: CatalogFilter, *, limit: int,
                     offset: int) -> tuple[int, list[CatalogService]]:
-    """Services on offer (not withdrawn) matching ``where``, ordered by agency and code, with the total count."""
+    """Services on offer (not withdrawn) matching ``where``, with the total count: best match first when there is
+    text to search for (see ``mpp_bus.store.search``), otherwise ordered by agency and code."""
     conditions = _conditions(where)
-    total = conn.execute(
-        select(func.count()).select_from(services.join(agencies, agencies.c.id == services.c.agency_id))
-        .where(*conditions)
-    ).scalar_one()
-    rows = conn.execute(
-        _service_select().where(*conditions).order_by(services.c.agency_id, services.c.code)
-        .limit(limit).offset(offset)
-    )
+    joined = services.join(agencies, agencies.c.id == services.c.agency_id)
+    stmt = _service_select()
+    order: list[Any] = [services.c.agency_id, services.c.code]
+    hits = ranked(conn, where.text) if where.text else None
+    if hits is not None:
+        on = and_(hits.c.agency_id == services.c.agency_id, hits.c.code == services.c.code)
+        joined = joined.join(hits, on)
+        stmt = stmt.join(hits, on)
+        order.insert(0, hits.c.score.desc())
+    total = conn.execute(select(func.count()).select_from(joined).where(*conditions)).scalar_one()
+    rows = conn.execute(stmt.where(*conditions).order_by(*order).limit(limit).offset(offset))
     return int(total), [_service(r) for r in rows]
 
 
@@ -103,12 +108,6 @@ def _service(row: Any) -> CatalogService:
 
 def _conditions(where: CatalogFilter) -> list[Any]:
     conditions: list[Any] = [services.c.withdrawn_at.is_(None)]
-    if where.text:
-        needle = where.text.lower()
-        conditions.append(or_(*(
-            func.lower(column).contains(needle, autoescape=True)
-            for column in (services.c.name, services.c.description, services.c.category, agencies.c.name)
-        )))
     if where.category:
         conditions.append(func.lower(services.c.category) == where.category.lower())
     if where.channel:
