@@ -57,6 +57,7 @@ from mpp_bus.transport import (
     format_datetime,
     keyset_read,
     map_items,
+    note,
     parse_datetime,
     parse_json,
 )
@@ -112,7 +113,8 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
         requirements, other = self.vocabulary.requirements(s.get("requirements") or [])
         return {
             "agency_id": self.agency_id, "code": s["code"], "name": s["name"],
-            "description": describe(s.get("description") or "", other), "category": s["category"],
+            "description": describe(s.get("description") or "", other),
+            "category": self.vocabulary.category_of(s.get("category")),
             "requirements": requirements, "output_document": s.get("output_document") or "",
             "sla_working_days": int(s["sla_days"]), "fee_idr": int(s.get("fee_idr") or 0),
             "legal_basis": s.get("legal_basis") or "", "channels": self.vocabulary.channels_of(s.get("channels") or []),
@@ -151,7 +153,7 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
             "applicant_nik": checked_nik(a.get("applicant_nik")), "status": self.status_mapping(a["status"]),
             "agency_status": a["status"], "status_at": status_at, "submitted_at": submitted,
             "sla_due_date": date.fromisoformat(due) if due else None, "output_document": a.get("document_number"),
-            "source_updated_at": updated,
+            "revision_note": note(a.get("revision_note")), "source_updated_at": updated,
         }
 
 
@@ -191,7 +193,8 @@ def _page_validator(adapter: type[LicensingAdapter]) -> TypeAdapter[Any]:
     """The applications page, from the agency's bytes to canonical records: its field names as aliases, its status
     codes through the mapping table (a code only the table's normalising aliases know fails here, and the page is
     then read item by item)."""
-    record = mapped_record_type(Application, converters={"status": adapter.status_mapping.table.get}, aliases={
+    record = mapped_record_type(Application, converters={"status": adapter.status_mapping.table.get,
+                                                            "revision_note": note}, aliases={
         "application_id": "id", "agency_status": "status", "output_document": "document_number",
         "source_updated_at": "updated_at"})
     # Built at run time from the adapter's own mapping table: a type to pydantic, a value to the type checker.
