@@ -20,13 +20,15 @@ import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
 import requests
-from pydantic import SecretStr
+from pydantic import SecretStr, TypeAdapter, ValidationError
 
+from mpp_bus.canonical import Application
+from mpp_bus.canonical.records import CanonicalRecords, mapped_record_type
 from mpp_bus.config.agencies import RetryConfig
 from mpp_bus.contract import (
     AdapterConfig,
@@ -128,19 +130,33 @@ class DukcapilAdapter(AgencyAdapter[DukcapilConfig]):
         yield from keyset_read(cursor, agency=self.agency_id, token_key="page_token",
                                fetch=lambda position, token: self._applications_page(since, token),
                                paginator=CursorPaginator("NextPageToken", agency=self.agency_id),
-                               record_id=_application_id, updated=_updated, build=self._application)
+                               record_id=_application_id, updated=_updated, build=self._application,
+                               check=_times)
 
-    def _applications_page(self, since: datetime, token: str | None) -> tuple[list[dict[str, str | None]], Any]:
+    def _applications_page(self, since: datetime, token: str | None) -> tuple[list[Any], Any]:
         # The bulk read walks the XML itself: zeep's objects cost ten times the parsing (see SoapClient.call_xml).
         response = self.soap.call_xml("GetApplicationsChangedSince", Since=since, PageToken=token,
                                       PageSize=min(self.instance.page_size, MAX_PAGE_SIZE))
         result = _child(response, "GetApplicationsChangedSinceResult")
         items = _child(result, "Items")
-        # A comment or processing instruction among the items has no string tag: it is no record.
-        records = [{_local(child.tag): child.text for child in element if isinstance(child.tag, str)}
-                   for element in (items if items is not None else ()) if isinstance(element.tag, str)]
         next_token = _child(result, "NextPageToken")
-        return records, {"NextPageToken": None if next_token is None else next_token.text}
+        following = {"NextPageToken": None if next_token is None else next_token.text}
+        # A comment or processing instruction among the items has no string tag: it is no record.
+        elements = [element for element in (items if items is not None else ()) if isinstance(element.tag, str)]
+        if elements:
+            # One pydantic-core pass from the elements, keyed by their tags as lxml gives them ({namespace}Name), to
+            # canonical records; a page that does not validate whole is mapped item by item (``_application``), so
+            # each bad record is rejected with its own reason.
+            namespace = items.tag[:items.tag.find("}") + 1]
+            try:
+                validated = _items_validator(type(self), namespace).validate_python(
+                    [{child.tag: child.text for child in element} for element in elements])
+                return CanonicalRecords(validated, Application), following
+            except ValidationError:
+                pass
+        records = [{_local(child.tag): child.text for child in element if isinstance(child.tag, str)}
+                   for element in elements]
+        return records, following
 
     def _application(self, p: dict[str, str | None], updated: datetime) -> dict[str, Any]:
         submitted, status_at = _datetime(p["WaktuPengajuan"]), _datetime(p["WaktuStatus"])
@@ -206,6 +222,24 @@ def _refusal(exc: FatalError) -> str | None:
     if code.rsplit(":", 1)[-1] != "Client.DataTidakValid":
         return None
     return redact_text(str(getattr(cause, "message", "") or "ditolak"))[:500]
+
+
+def _times(record: dict[str, Any]) -> None:
+    checked_times(record["submitted_at"], record["status_at"], record["source_updated_at"])
+
+
+@cache
+def _items_validator(adapter: type[DukcapilAdapter], namespace: str) -> TypeAdapter[Any]:
+    """The items' elements (``{namespace}Name`` -> text) to canonical records, the status codes through the mapping
+    table (a code only its normalising aliases know fails here, and the page is then mapped item by item)."""
+    fields = {"application_id": "NomorPermohonan", "service_code": "KodeLayanan", "applicant_nik": "NikPemohon",
+              "status": "StatusKode", "agency_status": "StatusKode", "status_at": "WaktuStatus",
+              "submitted_at": "WaktuPengajuan", "sla_due_date": "BatasSla", "output_document": "NomorDokumen",
+              "source_updated_at": "DiperbaruiPada"}
+    record = mapped_record_type(Application, converters={"status": adapter.status_mapping.table.get},
+                                aliases={field: namespace + name for field, name in fields.items()})
+    items: Any = list  # built at run time from the adapter's own mapping table: a value to the type checker
+    return TypeAdapter(items[record])
 
 
 def _application_id(p: dict[str, str | None]) -> str | None:

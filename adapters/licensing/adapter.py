@@ -19,12 +19,16 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NotRequired
 
 import requests
-from pydantic import SecretStr
+from pydantic import SecretStr, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
+from mpp_bus.canonical import Application
+from mpp_bus.canonical.records import CanonicalRecords, mapped_record_type
 from mpp_bus.contract import (
     AdapterConfig,
     Cursor,
@@ -55,6 +59,7 @@ from mpp_bus.transport import (
     map_items,
     note,
     parse_datetime,
+    parse_json,
 )
 
 HERE = Path(__file__).parent
@@ -118,7 +123,7 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
     def read_applications(self, cursor: Cursor | None) -> Iterator[Page]:
         return keyset_read(cursor, agency=self.agency_id, token_key="next_cursor", fetch=self._applications_page,
                            paginator=CursorPaginator("next_cursor", agency=self.agency_id),
-                           record_id=_application_id, updated=_updated, build=self._application)
+                           record_id=_application_id, updated=_updated, build=self._application, check=_times)
 
     def _applications_page(self, position: Keyset | None, token: str | None) -> tuple[list[Any], Any]:
         params: dict[str, Any] = {"limit": min(self.instance.page_size, MAX_LIMIT)}
@@ -126,8 +131,18 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
             params["cursor"] = token
         elif position is not None:
             params["updated_since"] = format_datetime(position.updated)
-        body = self.http.get_json(f"{self.prefix}/applications", params)
-        return body.get("data") or [], body
+        path = f"{self.prefix}/applications"
+        return self.http.get_parsed(path, lambda content: self._parse_page(content, path), params)
+
+    def _parse_page(self, content: bytes, path: str) -> tuple[list[Any], Any]:
+        """A page validated from its bytes into canonical records in one pass; a page that does not validate whole
+        is read item by item (``_application``), so each bad record is rejected with its own reason."""
+        try:
+            page = _page_validator(type(self)).validate_json(content)
+        except ValidationError:
+            body = parse_json(content, agency=self.agency_id, path=path)
+            return body.get("data") or [], body
+        return CanonicalRecords(page["data"], Application), page
 
     def _application(self, a: dict[str, Any], updated: datetime) -> dict[str, Any]:
         submitted, status_at = parse_datetime(a["submitted_at"]), parse_datetime(a["status_at"])
@@ -167,6 +182,26 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
         due = data.get("sla_due_date")
         return Receipt(str(data["id"]), parse_datetime(data["submitted_at"]), str(data["status"]),
                        date.fromisoformat(due) if due else None)
+
+
+def _times(record: dict[str, Any]) -> None:
+    checked_times(record["submitted_at"], record["status_at"], record["source_updated_at"])
+
+
+@cache
+def _page_validator(adapter: type[LicensingAdapter]) -> TypeAdapter[Any]:
+    """The applications page, from the agency's bytes to canonical records: its field names as aliases, its status
+    codes through the mapping table (a code only the table's normalising aliases know fails here, and the page is
+    then read item by item)."""
+    record = mapped_record_type(Application, converters={"status": adapter.status_mapping.table.get,
+                                                            "revision_note": note}, aliases={
+        "application_id": "id", "agency_status": "status", "output_document": "document_number",
+        "source_updated_at": "updated_at"})
+    # Built at run time from the adapter's own mapping table: a type to pydantic, a value to the type checker.
+    typed_dict: Any = TypedDict
+    items: Any = list
+    return TypeAdapter(typed_dict("LicensingApplicationsPage",
+                                  {"data": items[record], "next_cursor": NotRequired[str | None]}))
 
 
 def _application_id(a: Any) -> object:

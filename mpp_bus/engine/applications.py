@@ -21,15 +21,18 @@ from typing import Any
 from mpp_bus.canonical.status import Status, can_follow, is_later
 from mpp_bus.engine.result import StageTimes
 from mpp_bus.privacy import NikHasher, mask, redact_text
-from mpp_bus.store import ApplicationRow, ApplicationWriter, Current, PageTransaction, RunCounts, StatusEventRow
+from mpp_bus.store import ApplicationPage, ApplicationWriter, Current, PageTransaction, RunCounts
 
 _STATUS = {s.value: s for s in Status}
 
 
 # A prepared record is a plain tuple (cheaper to build than an object, once per record), private to this module:
-# (page index, status, source_updated_at as the writer encodes it, content_hash, application row, partial event:
-# the StatusEventRow fields up to idempotency_key, completed once the decision tells whether it applied)
-_Record = tuple[int, Status, Any, str, ApplicationRow, tuple[Any, ...]]
+# (page index, status, source_updated_at as the writer encodes it, content_hash, application row laid out as
+# ApplicationRow, partial event: the StatusEventRow fields up to idempotency_key, completed once the decision tells
+# whether it applied). Rows stay plain tuples; ApplicationPage names them for the store (see there why).
+_Row = tuple[Any, ...]
+_Record = tuple[int, Status, Any, str, _Row, _Row]
+_SYNCED_AT = 13  # ApplicationRow.synced_at
 _UPDATED = 2
 Prepared = dict[str, list[_Record]]
 """A page ready to decide: application id -> its records in page order."""
@@ -78,20 +81,20 @@ def write_applications(
     decided: dict[str, _Decided] = {}
     pending = prepared
     if optimistic and writer.optimistic:
-        fresh = {app_id: _decide(group, None) for app_id, group in prepared.items()}
+        fresh = {app_id: _decide_new(group) for app_id, group in prepared.items()}
         inserted = tx.insert_new_applications([d[0] for d in fresh.values() if d[0] is not None])
         decided = {app_id: fresh[app_id] for app_id in inserted}
         pending = {app_id: group for app_id, group in prepared.items() if app_id not in inserted}
         outcome.new_ids = len(inserted)
     current = tx.current_applications(agency_id, pending.keys())
     outcome.new_ids += len(pending) - len(current)
-    rows: list[ApplicationRow] = []
+    rows: list[_Row] = []
     for app_id, group in pending.items():
         held = current.get(app_id)
-        result = decided[app_id] = _decide(group, held)
+        result = decided[app_id] = _decide_new(group) if held is None else _decide(group, held)
         if result[0] is not None:
             rows.append(result[0])
-    events: list[StatusEventRow] = []
+    events: list[_Row] = []
     counts = outcome.counts
     for winner, page_events, stale, unchanged, refused in decided.values():
         events.extend(page_events)
@@ -99,14 +102,24 @@ def write_applications(
         counts.stale += stale
         counts.unchanged += unchanged
         outcome.refused.extend(refused)
-    tx.write_applications(rows, events)
+    tx.write_applications(ApplicationPage(rows, events))
     if stages is not None:
         stages.write += clock() - started
     return outcome
 
 
 # What the page does to one application: (row to write or None, history rows, stale, unchanged, refused records)
-_Decided = tuple[ApplicationRow | None, list[StatusEventRow], int, int, list[tuple[int, str]]]
+_Decided = tuple[_Row | None, list[_Row], int, int, list[tuple[int, str]]]
+
+
+def _decide_new(group: list[_Record]) -> _Decided:
+    """``_decide(group, None)``, with the common case (one record of an application the store does not hold: almost
+    every record of a first load) taken without the loop."""
+    if len(group) == 1:
+        rec = group[0]
+        row = rec[4]
+        return row, [(*rec[5], True, row[_SYNCED_AT])], 0, 0, []
+    return _decide(group, None)
 
 
 def _decide(group: list[_Record], held: Current | None) -> _Decided:
@@ -115,9 +128,8 @@ def _decide(group: list[_Record], held: Current | None) -> _Decided:
         group.sort(key=lambda r: r[_UPDATED])  # stable: page order among equal times
     # (status, source_updated_at, content_hash) as the decision goes along
     state = None if held is None else (_STATUS[held.status], held.source_updated_at, held.content_hash)
-    winner: ApplicationRow | None = None  # the row of the last applied record
-    events: list[StatusEventRow] = []
-    new_event = tuple.__new__  # a NamedTuple's own constructor is a Python call; this one is not (once per record)
+    winner: _Row | None = None  # the row of the last applied record
+    events: list[_Row] = []
     refused: list[tuple[int, str]] = []
     stale = unchanged = 0
     for index, status, updated, content_hash, row, event in group:
@@ -129,12 +141,12 @@ def _decide(group: list[_Record], held: Current | None) -> _Decided:
                 stale += 1
             winner = row
             state = (status, updated, content_hash)
-            events.append(new_event(StatusEventRow, (*event, True, row.synced_at)))
+            events.append((*event, True, row[_SYNCED_AT]))
         elif updated == state[1] and content_hash == state[2]:
             unchanged += 1
         else:
             stale += 1
-            events.append(new_event(StatusEventRow, (*event, False, row.synced_at)))
+            events.append((*event, False, row[_SYNCED_AT]))
     return winner, events, stale, unchanged, refused
 
 
@@ -155,7 +167,6 @@ def prepare_applications(
     utc = UTC
     epoch, micro = _EPOCH, _MICROSECOND
     masked = mask("0" * 16)[2:-2]  # privacy.mask() inlined: the stars between the kept digits
-    new_row = tuple.__new__  # a NamedTuple's own constructor is a Python call; this one is not
     by_id: Prepared = {}
     for index, r in records:
         app_id, nik, status, agency_status = r["application_id"], r["applicant_nik"], r["status"], r["agency_status"]
@@ -185,9 +196,8 @@ def prepare_applications(
         key = sha256(f"{agency_id}|{app_id}|{agency_status}|{status_at.isoformat()}".encode()).hexdigest()
         rec = (
             index, status, updated_enc, content_hash,
-            new_row(ApplicationRow, (agency_id, app_id, service, hashed, nik[:2] + masked + nik[-2:], value,
-                                     agency_status, status_at_enc, enc(submitted), enc_date(due), document,
-                                     updated_enc, content_hash, now_enc, note)),
+            (agency_id, app_id, service, hashed, nik[:2] + masked + nik[-2:], value, agency_status, status_at_enc,
+             enc(submitted), enc_date(due), document, updated_enc, content_hash, now_enc, note),
             (agency_id, app_id, value, agency_status, status_at_enc, key),
         )
         group = by_id.get(app_id)

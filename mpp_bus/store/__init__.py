@@ -33,7 +33,7 @@ from mpp_bus.store.runs import ABANDONED, FAILED, RUNNING, SUCCEEDED, RunCounts,
 from mpp_bus.store.session import PageTransaction, SyncSession
 from mpp_bus.store.state import STORED, SUPERSEDED, CursorState, QuarantineRow, StoredService
 from mpp_bus.store.store import Store, create_store
-from mpp_bus.store.writers import ApplicationRow, ApplicationWriter, Current, StatusEventRow
+from mpp_bus.store.writers import ApplicationPage, ApplicationRow, ApplicationWriter, Current, StatusEventRow
 
 __all__ = [
     "ABANDONED",
@@ -43,6 +43,7 @@ __all__ = [
     "SUCCEEDED",
     "SUPERSEDED",
     "AgencySummary",
+    "ApplicationPage",
     "ApplicationRow",
     "ApplicationTiming",
     "ApplicationWriter",

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from mpp_bus.store import outbox, state
 from mpp_bus.store.runs import RunCounts
 from mpp_bus.store.state import CursorState, QuarantineRow, StoredService
-from mpp_bus.store.writers import ApplicationRow, ApplicationWriter, Current, StatusEventRow
+from mpp_bus.store.writers import ApplicationPage, ApplicationWriter, Current
 
 
 class PageTransaction:
@@ -35,13 +35,15 @@ class PageTransaction:
         """What the store holds of the applications ``ids`` of one agency."""
         return self.writer.current(self._conn, agency_id, ids)
 
-    def insert_new_applications(self, rows: Sequence[ApplicationRow]) -> set[str]:
-        """Insert the rows of applications not stored yet; returns their ids (only if ``writer.optimistic``)."""
+    def insert_new_applications(self, rows: Sequence[tuple[Any, ...]]) -> set[str]:
+        """Insert the rows (laid out as ``ApplicationRow``) of applications not stored yet; returns their ids (only
+        if ``writer.optimistic``)."""
         return self.writer.insert_new(self._conn, rows)
 
-    def write_applications(self, rows: Sequence[ApplicationRow], events: Sequence[StatusEventRow]) -> None:
-        """Upsert applications (never back in time) and add their status events (once per idempotency key)."""
-        self.writer.write_page(self._conn, rows, events)
+    def write_applications(self, page: ApplicationPage) -> None:
+        """Upsert the page's applications (never back in time) and add their status events (once per idempotency
+        key)."""
+        self.writer.write_page(self._conn, page.rows, page.events)
 
     # --- the outbox ------------------------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import io
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import orjson
@@ -33,6 +33,7 @@ from mpp_bus.privacy import redact_text
 from mpp_bus.transport.retry import retry_policy
 
 Params = Mapping[str, Any] | None
+T = TypeVar("T")
 
 # A page of 1,000 records is well under 1 MiB; a body past this bound is a broken or hostile agency, never data.
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
@@ -123,6 +124,18 @@ class HttpClient:
         """GET ``path`` and parse the JSON body; a truncated body is retried like a dropped connection."""
         policy = retry_policy(retry or self.retry, sleep=self._sleep)
         return policy(self._get_json_once, path, params, headers)
+
+    def get_parsed(self, path: str, parse: Callable[[bytes], T], params: Params = None,
+                   headers: Mapping[str, str] | None = None, retry: RetryConfig | None = None) -> T:
+        """GET ``path`` and hand its body to ``parse`` (e.g. a pydantic-core ``validate_json`` straight from the
+        bytes); sending and parsing are retried together, so ``parse`` raising ``RetriableError`` (a truncated body,
+        see ``parse_json``) fetches the page again."""
+        policy = retry_policy(retry or self.retry, sleep=self._sleep)
+        return policy(self._get_parsed_once, path, parse, params, headers)  # type: ignore[no-any-return]
+
+    def _get_parsed_once(self, path: str, parse: Callable[[bytes], T], params: Params,
+                         headers: Mapping[str, str] | None) -> T:
+        return parse(self._send("GET", path, params, headers, None, (200,)).content)
 
     def fetch_json(self, path: str, params: Params = None, headers: Mapping[str, str] | None = None,
                    ok: tuple[int, ...] = (200,), retry: RetryConfig | None = None) -> tuple[RawResponse, Any]:

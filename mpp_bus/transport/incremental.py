@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from mpp_bus.canonical.records import CanonicalRecords
 from mpp_bus.contract import Cursor, Page
 from mpp_bus.transport.paging import Keyset, Paginator
 from mpp_bus.transport.records import KeysetPage
@@ -43,6 +44,7 @@ def keyset_read(
     paginator: Paginator | None = None,
     stop_when_empty: bool = False,
     payload: Callable[[Any], Mapping[str, Any]] | None = None,
+    check: Callable[[Any], None] | None = None,
 ) -> Iterator[Page]:
     """Every page of an incremental read from ``cursor``, ordered by the agency as ``(updated, id)``.
 
@@ -56,6 +58,11 @@ def keyset_read(
     whole page sat at one instant. ``stop_when_empty`` ends the read at an empty page whatever the token says (the
     items are then a sequence).
     Without a paginator the read is one page.
+
+    A ``fetch`` may return ``CanonicalRecords`` (its own one-pass validation of the page, see
+    ``mapped_record_type``) instead of agency items: they go through ``KeysetPage.extend_canonical`` with ``check``,
+    and ``build`` is skipped. It falls back to agency items for a page that does not validate whole, so every bad
+    record is rejected with its reason as before.
     """
     position = Keyset.from_cursor(cursor, agency=agency)
     positional = paginator is not None and paginator.positional
@@ -71,7 +78,10 @@ def keyset_read(
     while True:
         items, response = fetch(position, token)
         page = KeysetPage(position)
-        page.extend(items, record_id, updated, build, payload)
+        if isinstance(items, CanonicalRecords):
+            page.extend_canonical(items, agency, check)
+        else:
+            page.extend(items, record_id, updated, build, payload)
         following = paginator.next_token(response) if paginator is not None else None
         done = following is None or (stop_when_empty and not items)
         if positional and page.moved:

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from mpp_bus.store.writers.base import (
     APPLICATION_COLUMNS,
     EVENT_COLUMNS,
+    ApplicationPage,
     ApplicationRow,
     ApplicationWriter,
     Current,
@@ -26,6 +27,7 @@ def writer_for(engine: Engine) -> ApplicationWriter:
 __all__ = [
     "APPLICATION_COLUMNS",
     "EVENT_COLUMNS",
+    "ApplicationPage",
     "ApplicationRow",
     "ApplicationWriter",
     "Current",

@@ -11,10 +11,8 @@ from sqlalchemy import Connection
 from mpp_bus.store.writers.base import (
     APPLICATION_COLUMNS,
     EVENT_COLUMNS,
-    ApplicationRow,
     ApplicationWriter,
     Current,
-    StatusEventRow,
     driver_connection,
 )
 
@@ -94,7 +92,7 @@ class PostgresWriter(ApplicationWriter):
             cur.execute(self._current, (agency_id, list(ids)), prepare=False)
             return {row[0]: Current(row[1], row[2], row[3]) for row in cur.fetchall()}
 
-    def insert_new(self, conn: Connection, rows: Sequence[ApplicationRow]) -> set[str]:
+    def insert_new(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> set[str]:
         if not rows:
             return set()
         with driver_connection(conn).cursor() as cur:
@@ -102,14 +100,14 @@ class PostgresWriter(ApplicationWriter):
             cur.execute(self._insert_new)
             return {row[0] for row in cur.fetchall()}
 
-    def upsert(self, conn: Connection, rows: Sequence[ApplicationRow]) -> None:
+    def upsert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         self.write_page(conn, rows, ())
 
-    def add_events(self, conn: Connection, rows: Sequence[StatusEventRow]) -> None:
+    def add_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         self.write_page(conn, (), rows)
 
     def write_page(
-        self, conn: Connection, rows: Sequence[ApplicationRow], events: Sequence[StatusEventRow]
+        self, conn: Connection, rows: Sequence[tuple[Any, ...]], events: Sequence[tuple[Any, ...]]
     ) -> None:
         """Two COPYs and one round trip for both set-based statements."""
         statements = []

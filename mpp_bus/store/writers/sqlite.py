@@ -13,10 +13,8 @@ from mpp_bus.store.types import sqlite_time
 from mpp_bus.store.writers.base import (
     APPLICATION_COLUMNS,
     EVENT_COLUMNS,
-    ApplicationRow,
     ApplicationWriter,
     Current,
-    StatusEventRow,
     driver_connection,
 )
 
@@ -59,10 +57,10 @@ class SqliteWriter(ApplicationWriter):
         finally:
             cursor.close()
 
-    def upsert(self, conn: Connection, rows: Sequence[ApplicationRow]) -> None:
+    def upsert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         if rows:
             driver_connection(conn).executemany(self._upsert, rows)
 
-    def add_events(self, conn: Connection, rows: Sequence[StatusEventRow]) -> None:
+    def add_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         if rows:
             driver_connection(conn).executemany(self._events, rows)
