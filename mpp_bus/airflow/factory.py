@@ -46,8 +46,6 @@ from mpp_bus.errors import ConfigError
 
 DAG_PREFIX = "mpp_sync__"
 DISPATCH_PREFIX = "mpp_dispatch__"
-# How often a dispatch DAG looks for waiting submissions when no accept event woke it (its check ends at once).
-DISPATCH_SCHEDULE = "*/5 * * * *"
 REPORT_DAG_ID = "mpp_report"
 START_DATE = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -68,6 +66,10 @@ class DagSettings(BaseSettings):
     # (report_fallback_schedule) even when no data lands, so a national outage is still reported.
     report_min_refresh_seconds: Annotated[float, Field(ge=0)] = 300.0
     report_fallback_schedule: str = "@daily"
+    # A dispatch DAG runs when the portal accepts a submission (its outbox asset); this timer only picks up
+    # submissions waiting to be retried. Every run is a task instance, the dominant cost at national scale (a
+    # five-minute timer on 600 agencies cost more CPU than their hourly syncs), so the default is hourly.
+    dispatch_retry_schedule: str = "@hourly"
 
 
 def pool_name(agency_id: str) -> str:
@@ -162,7 +164,7 @@ def build_dispatch_dag(
     dag_args: dict[str, Any] | None = None,
 ) -> DAG:
     """The dispatch DAG of one agency that accepts submissions: runs when the outbox asset of the agency is updated
-    (the portal accepted a submission) and every few minutes for retries, in the agency's pool, under its breaker."""
+    (the portal accepted a submission) and on a timer for retries, in the agency's pool, under its breaker."""
     task_args = task_args if task_args is not None else _task_defaults(settings)
     dag_args = dict(dag_args if dag_args is not None else _dag_defaults())
     data_intervals = dag_args.pop("data_intervals")
@@ -173,7 +175,7 @@ def build_dispatch_dag(
     with DAG(
         dag_id=dispatch_dag_id(instance.id),
         description=f"Deliver waiting submissions to {instance.name}",
-        schedule=AssetOrTimeSchedule(timetable=timetable(DISPATCH_SCHEDULE, data_intervals),
+        schedule=AssetOrTimeSchedule(timetable=timetable(settings.dispatch_retry_schedule, data_intervals),
                                      assets=outbox_asset(instance.id)),
         start_date=START_DATE,
         catchup=False,
@@ -181,8 +183,9 @@ def build_dispatch_dag(
         tags=[*tags(instance), "dispatch"],
         doc_md=f"Delivers the submissions waiting in the outbox for **{instance.name}** (`{instance.id}`) through "
                f"its adapter, exactly once at the agency: `mpp-bus dispatch {instance.id}` does the same. Runs when "
-               f"the portal accepts a submission (asset `mpp://outbox/{instance.id}`) and every five minutes for "
-               f"retries; ends at once when nothing waits. Pool `{pool_name(instance.id)}`, the agency's breaker.",
+               f"the portal accepts a submission (asset `mpp://outbox/{instance.id}`) and on "
+               f"`{settings.dispatch_retry_schedule}` for retries (`MPP_AIRFLOW_DISPATCH_RETRY_SCHEDULE`); ends at once "
+               f"when nothing waits. Pool `{pool_name(instance.id)}`, the agency's breaker.",
         dagrun_timeout=timedelta(seconds=settings.execution_timeout_seconds * 2),
         **dag_args,
     ) as dag:
