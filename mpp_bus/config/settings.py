@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     outbox_key: SecretStr | None = None
     outbox_max_attempts: int = 25
     outbox_max_hours: float = 72.0
+    # Files citizens attach to their applications, kept by content hash until delivered (folder created 0700).
+    upload_dir: Path = Path("var/uploads")
+    upload_max_bytes: int = 5 * 1024 * 1024
 
     def outbox_key_bytes(self) -> bytes:
         """The 32-byte AES key of the outbox: required outside development, with an error that says how to make one."""
