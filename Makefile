@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml mock_agencies/pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(BIN)/mpp-bus demo
+	MPP_ENVIRONMENT=development $(BIN)/mpp-bus demo
 
 test: install browser
 	$(BIN)/python -m pytest -q

@@ -62,7 +62,7 @@ class SsoConfig:
     key_retire_seconds: int = 3600  # a rotated-out key stays published this long, for tokens it signed
     service_client_id: str = "sso-mpp-digital"
     bus_api_url: str | None = None  # unset: sign-up cannot verify, so it refuses
-    verify_purpose: str = "identity verification at portal sign-up"
+    verify_purpose: str = "sign-up verification"  # one of the bus's X-Purpose vocabulary (MPP_API_PURPOSES)
     data_dir: str | None = None  # users in <data_dir>/sso-users.sqlite3; None keeps them in memory
     demo_users: int = 0  # > 0 (a development flag): citizens 0..N-1 of the population pre-registered
     demo_password: str = "Demo-MPP-2024"

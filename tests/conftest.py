@@ -26,6 +26,14 @@ def network_guard() -> Iterator[list[str]]:
         pytest.fail(f"the test tried to reach beyond loopback: {'; '.join(refused)}", pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def explicit_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bus defaults to production (fail closed); tests run in development unless they say otherwise, and the
+    child processes they start inherit it."""
+    if "MPP_ENVIRONMENT" not in os.environ:
+        monkeypatch.setenv("MPP_ENVIRONMENT", "development")
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'store' / 'mpp-bus.db'}"

@@ -199,6 +199,13 @@ class MppSyncOperator(_BusOperator):
             ) from exc
         summary = run_summary(result)
         self.log.info("run %s", " ".join(f"{k}={v}" for k, v in summary.items()))
+        waiting = bus.store.open_quarantine_counts(agency_id=self.agency_id).get((self.agency_id, self.stream), 0)
+        if waiting:
+            self.log.warning("open quarantine: %d record(s) of %s %s wait for a fix; see `mpp-bus quarantine list "
+                             "--open --agency %s`, then `mpp-bus quarantine retry --all --agency %s`", waiting,
+                             self.agency_id, self.stream, self.agency_id, self.agency_id)
+        else:
+            self.log.info("open quarantine: 0")
         if not result.ok:
             error = redact_text(str(getattr(result, "error", "") or "no error recorded"))
             raise SyncRunFailed(

@@ -39,8 +39,9 @@ def quarantine(
     agency: Annotated[str | None, Query(max_length=64)] = None,
     run_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    open_only: Annotated[bool, Query(alias="open", description="only the rows still waiting for a fix")] = False,
 ) -> list[QuarantineSummary]:
-    items = ctx.store.quarantine_items(agency_id=agency, run_id=run_id, limit=limit)
+    items = ctx.store.quarantine_items(agency_id=agency, run_id=run_id, limit=limit, open_only=open_only)
     return [QuarantineSummary(**{k: v for k, v in i.__dict__.items() if k != "payload"}) for i in items]
 
 
@@ -61,6 +62,9 @@ def quarantine_item(ctx: Context, who: Admin, item_id: Annotated[int, Path(ge=1,
 def health(ctx: Context, _who: Admin) -> list[AgencyHealth]:
     now = ctx.clock()
     rows = ctx.store.agency_summaries()
+    waiting: dict[str, int] = {}
+    for (agency_id, _), count in ctx.store.open_quarantine_counts().items():
+        waiting[agency_id] = waiting.get(agency_id, 0) + count
     return [
         AgencyHealth(
             agency=AgencyRef(id=r.agency_id, name=r.name, level=r.level, region_code=r.region_code),
@@ -70,6 +74,7 @@ def health(ctx: Context, _who: Admin) -> list[AgencyHealth]:
             lag_seconds=round((now - r.last_success_at).total_seconds(), 3) if r.last_success_at else None,
             breaker_state=r.last_run_breaker_state,
             latest_run_status=r.last_run_status,
+            open_quarantine=waiting.get(r.agency_id, 0),
         )
         for r in rows
     ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 
@@ -24,8 +25,16 @@ from mpp_bus.api.audit import AuditLog
 from mpp_bus.api.auth import TokenVerifier
 from mpp_bus.api.context import ApiContext, FormLookup, IdentityLookup, IdentityMatch
 from mpp_bus.api.csrf import CsrfCookieMiddleware
+from mpp_bus.api.jwks import JwksKeys
 from mpp_bus.api.logs import redact_server_logs
-from mpp_bus.api.security import BodyLimitMiddleware, SecurityHeadersMiddleware, install_error_pages
+from mpp_bus.api.oidc import OidcProvider
+from mpp_bus.api.security import (
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    content_security_policy,
+    inline_hashes,
+    install_error_pages,
+)
 from mpp_bus.api.settings import ApiSettings
 from mpp_bus.api.submissions import UPLOAD_PATH
 from mpp_bus.bus import Bus
@@ -55,13 +64,24 @@ def build_context(store: Store, settings: ApiSettings, *, environment: str, hash
     """Assemble what the handlers need; without ``outbox`` and ``forms`` the portal takes no applications."""
     hasher = hasher or NikHasher(Settings(environment=environment).nik_secret())  # type: ignore[arg-type]  # validated by Settings
     audit = AuditLog(store)
+    oidc = OidcProvider(settings) if settings.oidc_issuer else None
+    keys = oidc.keys if oidc is not None else None
+    if keys is None and settings.jwks_url:
+        jwks_url = settings.jwks_url
+        keys = JwksKeys(lambda: jwks_url, min_refresh_seconds=settings.jwks_min_refresh_seconds,
+                        cache_seconds=settings.jwks_cache_seconds, timeout=settings.oidc_timeout_seconds)
     return ApiContext(settings=settings, environment=environment, store=store,
-                      tokens=TokenVerifier(settings, environment, hasher), audit=audit, identity=identity,
-                      outbox=outbox, uploads=uploads, forms=forms)
+                      tokens=TokenVerifier(settings, environment, hasher, keys=keys), audit=audit, identity=identity,
+                      oidc=oidc, outbox=outbox, uploads=uploads, forms=forms)
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
+    # the API's map helps attackers as much as integrators: off in production unless MPP_API_DOCS_ENABLED says so
+    docs = ctx.settings.docs_on(ctx.environment)
     app = FastAPI(
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         title="mpp-bus portal API",
         version=__version__,
         description=DESCRIPTION,
@@ -85,7 +105,10 @@ def create_app(ctx: ApiContext) -> FastAPI:
     uploads_limit = ctx.uploads.max_bytes if ctx.uploads is not None else ctx.settings.max_body_bytes
     app.add_middleware(BodyLimitMiddleware, max_bytes=ctx.settings.max_body_bytes,
                        by_prefix={UPLOAD_PATH: max(uploads_limit, ctx.settings.max_body_bytes)})
-    app.add_middleware(SecurityHeadersMiddleware)
+    # "Keluar" is a form whose answer redirects to the single sign-on's logout: its origin must be a form target
+    sso = urlsplit(ctx.settings.oidc_issuer or "")
+    app.add_middleware(SecurityHeadersMiddleware, policy=content_security_policy(
+        inline_hashes(), [f"{sso.scheme}://{sso.netloc}"] if sso.netloc else []))
     return app
 
 

@@ -1,11 +1,13 @@
 """Bearer tokens from the portal's single sign-on: checked, then reduced to a ``Principal`` without the clear NIK.
 
-A token is a JWT (HS256 in development, RS256 in production) whose ``sub`` names the caller, whose NIK claim says
+A token is a JWT (RS256 from the single sign-on, checked through its JWKS; HS256 only in development and tests)
+whose ``sub`` names the caller, whose NIK claim says
 which citizen signed in, and whose roles claim grants admin or identity-verifier rights::
 
-    {"sub": "citizen-8812", "nik": "3314014507900001", "roles": [], "exp": 1767225600}
+    {"sub": "citizen-8812", "nik": "3314014507900001", "roles": [], "iat": 1767222000, "exp": 1767225600}
 
-The clear NIK is hashed the moment the token is read and goes no further.
+Every token must say when it was issued, and one living longer than ``MPP_API_JWT_MAX_LIFETIME_SECONDS`` is refused
+however well it is signed. The clear NIK is hashed the moment the token is read and goes no further.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import jwt
 
+from mpp_bus.api.jwks import JwksError, JwksKeys
 from mpp_bus.api.settings import ApiSettings
 from mpp_bus.privacy import NikHasher, mask, nik_problem, redact_text
 
@@ -40,19 +43,29 @@ class Principal:
 
 
 class TokenVerifier:
-    """Checks tokens against the configured algorithm and key; never accepts another algorithm."""
+    """Checks tokens against the configured algorithm and key (or the JWKS); never accepts another algorithm."""
 
-    def __init__(self, settings: ApiSettings, environment: str, hasher: NikHasher) -> None:
+    def __init__(self, settings: ApiSettings, environment: str, hasher: NikHasher, *,
+                 keys: JwksKeys | None = None) -> None:
         self.settings = settings
         self.key = settings.verification_key(environment)
+        if self.key is None and keys is None:
+            raise ValueError("RS256 through a JWKS needs the JwksKeys")
+        self.keys = keys
         self.hasher = hasher
+        # tokens from the JWKS come from the single sign-on: its issuer unless another is configured
+        self.issuer = settings.jwt_issuer or (settings.oidc_issuer.rstrip("/") if self.key is None and
+                                              settings.oidc_issuer else None)
 
     def principal(self, token: str) -> Principal:
-        claims = self._decode(token)
+        return self.principal_of(self._decode(token))
+
+    def principal_of(self, claims: Mapping[str, Any]) -> Principal:
+        """The caller named by claims already checked (a bearer token's, or the single sign-on's ID token)."""
         nik = claims.get(self.settings.nik_claim)
         nik_hash = nik_masked = None
         if nik is not None:
-            if nik_problem(nik):
+            if not isinstance(nik, str) or nik_problem(nik):
                 raise AuthenticationError(f"the token's {self.settings.nik_claim!r} claim is not a valid NIK")
             nik_hash, nik_masked = self.hasher.hash(nik), mask(nik)
         # Some sign-on systems use the NIK as the subject: keep only a masked form of any NIK-like subject.
@@ -66,17 +79,23 @@ class TokenVerifier:
         return nik if isinstance(nik, str) and not nik_problem(nik) else None
 
     def _decode(self, token: str) -> dict[str, Any]:
-        options: jwt.types.Options = {"require": ["exp", "sub"], "verify_aud": self.settings.jwt_audience is not None}
+        options: jwt.types.Options = {"require": ["exp", "iat", "sub"],
+                                      "verify_aud": self.settings.jwt_audience is not None}
         try:
+            key: Any = self.key
+            if key is None and self.keys is not None:  # RS256 through the JWKS: the key the token names
+                key = self.keys.key_for(token)
             claims = jwt.decode(
                 token,
-                self.key,
+                key,
                 algorithms=[self.settings.jwt_algorithm],
                 audience=self.settings.jwt_audience,
-                issuer=self.settings.jwt_issuer,
+                issuer=self.issuer,
                 leeway=self.settings.jwt_leeway_seconds,
                 options=options,
             )
+        except JwksError as exc:
+            raise AuthenticationError(f"the token is not valid: {exc}") from None
         except jwt.ExpiredSignatureError:
             raise AuthenticationError("the token has expired; sign in again") from None
         except jwt.InvalidTokenError as exc:
@@ -84,6 +103,9 @@ class TokenVerifier:
             raise AuthenticationError(f"the token is not valid: {exc}") from None
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
             raise AuthenticationError("the token's 'sub' claim must be a non-empty string")
+        if int(claims["exp"]) - int(claims["iat"]) > self.settings.jwt_max_lifetime_seconds:
+            raise AuthenticationError(f"the token lives longer than {self.settings.jwt_max_lifetime_seconds} "
+                                      "seconds; ask the single sign-on for a short-lived one")
         return claims
 
 

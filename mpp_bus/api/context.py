@@ -20,7 +20,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from mpp_bus.api.audit import AuditEntry, AuditLog, Outcome
 from mpp_bus.api.auth import AuthenticationError, Principal, TokenVerifier
 from mpp_bus.api.limits import ApiLimits
+from mpp_bus.api.oidc import OidcProvider
 from mpp_bus.api.purposes import allowed_purpose
+from mpp_bus.api.session import SessionManager
 from mpp_bus.api.settings import ApiSettings
 from mpp_bus.engine.outbox import Outbox
 from mpp_bus.engine.uploads import UploadStore
@@ -58,6 +60,12 @@ class ApiContext:
     uploads: UploadStore | None = None
     forms: FormLookup | None = None
     clock: Callable[[], datetime] = field(default=_utcnow)
+    oidc: OidcProvider | None = None  # the single sign-on the citizen pages sign in with; None: not configured
+
+    @property
+    def sessions(self) -> SessionManager:
+        """The citizen pages' server-side sessions, on this app's store and clock."""
+        return SessionManager(self.store, self.settings, self.environment, self.clock)
 
     @cached_property
     def limits(self) -> ApiLimits:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -113,6 +113,8 @@ class AgencyHealth(_Body):
     lag_seconds: float | None = Field(description="Seconds since the last successful run of any stream.")
     breaker_state: str | None = Field(description="Circuit breaker state after the latest run.")
     latest_run_status: str | None
+    open_quarantine: int = Field(0, description="Quarantined records of the agency still waiting for a fix "
+                                                "(`mpp-bus quarantine retry` reads them again).")
 
 
 class SyncRunView(_Body):
@@ -142,6 +144,10 @@ class QuarantineSummary(_Body):
     record_id: str | None
     reason: str
     created_at: datetime
+    resolved_at: datetime | None = Field(None, description="When the row closed; null while it is open.")
+    resolution: Literal["stored", "superseded"] | None = Field(
+        None, description="`stored`: the record stored later; `superseded`: it was quarantined again (a newer row).")
+    resolved_run_id: int | None = Field(None, description="The run that closed the row.")
 
 
 class QuarantineItem(QuarantineSummary):

@@ -1,18 +1,20 @@
 """The citizen pages, in Indonesian: "Lacak Permohonan" (tracking) and "Cari Layanan" (catalog search).
 
-The portal's single sign-on posts its token to ``/masuk`` (the form-post response mode), which keeps it in an
-HttpOnly session cookie; every page checks it exactly as the API checks a bearer token. Pages render on the server,
-so they work without JavaScript and read the same queries and views as the API.
+Citizens sign in with the national single sign-on ("Masuk dengan SSO MPP Digital"): the pages are its OpenID Connect
+relying party (``oidc``) and keep a server-side session (``session``) behind an opaque HttpOnly cookie. Pages that
+show personal data are never cached, so Back after "Keluar" shows nothing. Pages render on the server, so they work
+without JavaScript and read the same queries and views as the API.
 """
 
 from __future__ import annotations
 
+import hmac
 import re
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,13 +25,14 @@ from mpp_bus.api.catalog import detail as service_detail
 from mpp_bus.api.catalog import summary
 from mpp_bus.api.context import ApiContext, context
 from mpp_bus.api.csrf import csrf_field, require_csrf
+from mpp_bus.api.oidc import OidcError
+from mpp_bus.api.session import SESSION_COOKIE, SIGN_IN_COOKIE, safe_return_path
 from mpp_bus.api.tracking import TRACKING_PURPOSE, applications_of
 from mpp_bus.canonical import Channel, Status
 from mpp_bus.canonical.entities import REGION_CODE
 from mpp_bus.regions import provinces, regencies
 from mpp_bus.store import CatalogFilter
 
-SESSION_COOKIE = "mpp_sesi"
 PAGE_SIZE = 20
 WIB = timezone(timedelta(hours=7), "WIB")
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
@@ -69,29 +72,50 @@ templates.env.filters.update(tanggal=tanggal, rupiah=rupiah)
 templates.env.globals.update(csrf_field=csrf_field)
 
 
-def session(request: Request, ctx: ApiContext) -> Principal | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        return ctx.tokens.principal(token)
-    except AuthenticationError:
-        return None
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def to_sign_in(reason: str) -> RedirectResponse:
-    response = RedirectResponse(f"/masuk?{urlencode({'alasan': reason})}", status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+def private(response: Response) -> Response:
+    """Personal pages are never kept by the browser or a proxy: Back after "Keluar" must show nothing."""
+    response.headers.update(NO_STORE)
     return response
+
+
+def session(request: Request, ctx: ApiContext) -> Principal | None:
+    return ctx.sessions.principal(request.cookies.get(SESSION_COOKIE))
+
+
+def to_sign_in(reason: str, back_to: str | None = None) -> RedirectResponse:
+    query = {"alasan": reason, **({"lanjut": back_to} if back_to else {})}
+    response = RedirectResponse(f"/masuk?{urlencode(query)}", status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    private(response)
+    return response
+
+
+def _here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 SIGN_IN_REASONS = {
     "perlu-masuk": "Silakan masuk terlebih dahulu untuk melanjutkan.",
     "sesi-berakhir": "Sesi Anda telah berakhir. Silakan masuk kembali.",
-    "token-tidak-sah": "Token masuk tidak sah atau sudah kedaluwarsa. Silakan masuk kembali melalui portal.",
+    "gagal-masuk": "Proses masuk tidak dapat diselesaikan atau sudah kedaluwarsa. Silakan coba lagi.",
+    "sso-tidak-tersedia": "Layanan SSO MPP Digital sedang tidak dapat dihubungi. Silakan coba lagi nanti.",
     "bukan-warga": "Akun ini tidak memiliki NIK, sehingga tidak dapat melacak permohonan.",
     "keluar": "Anda telah keluar.",
 }
+
+
+# Chromium keeps even no-store pages in its back/forward cache and shows them on Back without asking the server; a
+# page restored that way asks again, and after "Keluar" the server answers with the sign-in page.
+SESSION_SCRIPT = """addEventListener("pageshow", function (event) { if (event.persisted) { location.reload(); } });
+"""
+
+
+@router.get("/aset/sesi.js")
+def session_script() -> Response:
+    return Response(SESSION_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"})
 
 
 @router.get("/", response_class=RedirectResponse)
@@ -100,27 +124,74 @@ def home() -> RedirectResponse:
 
 
 @router.get("/masuk", response_class=HTMLResponse)
-def sign_in_form(request: Request, alasan: Annotated[str | None, Query(max_length=40)] = None) -> Response:
-    return templates.TemplateResponse(request, "masuk.html", {"pesan": SIGN_IN_REASONS.get(alasan or "")})
+def sign_in_page(request: Request, alasan: Annotated[str | None, Query(max_length=40)] = None,
+                 lanjut: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    return private(templates.TemplateResponse(request, "masuk.html", {
+        "pesan": SIGN_IN_REASONS.get(alasan or ""), "lanjut": safe_return_path(lanjut)}))
 
 
-@router.post("/masuk", dependencies=[Depends(require_csrf)])
-async def sign_in(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Response:
-    form = parse_qs((await request.body()).decode("utf-8", "replace"))
-    token = (form.get("token") or [""])[0].strip()
+@router.get("/auth/masuk")
+def sign_in_start(request: Request, ctx: Annotated[ApiContext, Depends(context)],
+                  lanjut: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    """Off to the single sign-on: state, nonce and the PKCE verifier stay server-side, bound to this browser."""
+    if ctx.oidc is None:
+        return to_sign_in("sso-tidak-tersedia")
     try:
-        ctx.tokens.principal(token)
-    except AuthenticationError:
-        return to_sign_in("token-tidak-sah")
-    response = RedirectResponse("/lacak", status.HTTP_303_SEE_OTHER)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
-                        secure=ctx.settings.cookie_secure or ctx.environment == "production")
+        start = ctx.oidc.begin()
+    except OidcError:
+        return to_sign_in("sso-tidak-tersedia")
+    sessions = ctx.sessions
+    cookie = sessions.begin_sign_in({"state": start.state, "nonce": start.nonce, "verifier": start.verifier,
+                                     "lanjut": safe_return_path(lanjut)})
+    response = private(RedirectResponse(start.url, status.HTTP_303_SEE_OTHER))
+    sessions.set_cookie(response, SIGN_IN_COOKIE, cookie, max_age=ctx.settings.sign_in_seconds)
+    return response
+
+
+@router.get("/auth/callback")
+def sign_in_callback(request: Request, ctx: Annotated[ApiContext, Depends(context)],
+                     code: Annotated[str | None, Query(max_length=2000)] = None,
+                     state: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    """Back from the single sign-on: the state must be this browser's, the ID token valid, then a session."""
+    sessions = ctx.sessions
+    pending = sessions.finish_sign_in(request.cookies.get(SIGN_IN_COOKIE))  # single use, whatever happens next
+    if ctx.oidc is None or pending is None or not code or not _same_state(state, pending.get("state")):
+        return _failed_sign_in("gagal-masuk")
+    try:
+        tokens = ctx.oidc.exchange(code, str(pending["verifier"]))
+        claims = ctx.oidc.id_token_claims(tokens.id_token, str(pending["nonce"]))
+        who = ctx.tokens.principal_of(claims)
+    except (OidcError, AuthenticationError):
+        return _failed_sign_in("gagal-masuk")
+    response = private(RedirectResponse(safe_return_path(str(pending.get("lanjut") or "")),
+                                        status.HTTP_303_SEE_OTHER))
+    sessions.set_cookie(response, SESSION_COOKIE, sessions.create(who, tokens.id_token))
+    sessions.clear_cookie(response, SIGN_IN_COOKIE)
+    return response
+
+
+def _same_state(sent: str | None, kept: object) -> bool:
+    return bool(sent) and isinstance(kept, str) and hmac.compare_digest((sent or "").encode(), kept.encode())
+
+
+def _failed_sign_in(reason: str) -> Response:
+    response = to_sign_in(reason)
+    response.delete_cookie(SIGN_IN_COOKIE, path="/")
     return response
 
 
 @router.post("/keluar", dependencies=[Depends(require_csrf)])
-def sign_out() -> Response:
-    return to_sign_in("keluar")
+def sign_out(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Response:
+    """End the session here (deleted from the store) and at the single sign-on (RP-initiated logout)."""
+    id_token = ctx.sessions.end(request.cookies.get(SESSION_COOKIE))
+    target = ctx.oidc.end_session_url(id_token) if ctx.oidc is not None and id_token else None
+    response = to_sign_in("keluar")
+    # Back must not bring a personal page back from the browser's memory (its back/forward cache keeps even
+    # no-store pages in some versions): clear this site's caches
+    response.headers["Clear-Site-Data"] = '"cache"'
+    if target:
+        response.headers["location"] = target
+    return response
 
 
 @router.get("/lacak", response_class=HTMLResponse)
@@ -133,7 +204,7 @@ def tracking_page(
 ) -> Response:
     who = session(request, ctx)
     if who is None:
-        return to_sign_in("sesi-berakhir" if request.cookies.get(SESSION_COOKIE) else "perlu-masuk")
+        return to_sign_in("sesi-berakhir" if request.cookies.get(SESSION_COOKIE) else "perlu-masuk", _here(request))
     if not who.is_citizen:
         return to_sign_in("bukan-warga")
     views = applications_of(ctx, who.nik_hash or "")
@@ -146,7 +217,7 @@ def tracking_page(
     number = (nomor or "").strip().lower()
     shown = [v for v in views if (chosen_status is None or v.status == chosen_status)
              and (not instansi or v.agency.id == instansi) and (not number or number in v.application_id.lower())]
-    return templates.TemplateResponse(request, "lacak.html", {
+    return private(templates.TemplateResponse(request, "lacak.html", {
         "who": who,
         "permohonan": shown,
         "semua": len(views),
@@ -156,7 +227,7 @@ def tracking_page(
         "batas_basi": ctx.settings.stale_after_hours,
         "sejak": lambda value: sejak(value, now),
         "hari_ini": now.astimezone(WIB).date(),
-    })
+    }))
 
 
 @router.get("/layanan", response_class=HTMLResponse)
@@ -182,7 +253,7 @@ def catalog_page(
                                   channel=channel)
     total, rows = ctx.store.search_services(where, limit=PAGE_SIZE, offset=(halaman - 1) * PAGE_SIZE)
     kategori_list = ctx.store.service_categories()
-    return templates.TemplateResponse(request, "layanan.html", {
+    return private(templates.TemplateResponse(request, "layanan.html", {
         "who": who,
         "layanan": [summary(r) for r in rows],
         "total": total,
@@ -195,7 +266,7 @@ def catalog_page(
         "masalah": problems,
         "tautan": lambda page: "/layanan?" + urlencode({**{k: v for k, v in {
             "q": q, "kategori": kategori, "wilayah": region, "kanal": channel}.items() if v}, "halaman": page}),
-    })
+    }))
 
 
 @router.get("/layanan/{agency_id}/{code}", response_class=HTMLResponse)
@@ -207,11 +278,11 @@ def service_page(request: Request, ctx: Annotated[ApiContext, Depends(context)],
     except HTTPException as exc:  # the API's 404 becomes the page's own message
         if exc.status_code != status.HTTP_404_NOT_FOUND:
             raise
-        return templates.TemplateResponse(request, "pesan.html", {
+        return private(templates.TemplateResponse(request, "pesan.html", {
             "who": who, "judul": "Layanan tidak ditemukan",
             "pesan": "Layanan yang Anda cari tidak tersedia atau sudah tidak diberikan lagi.",
-        }, status_code=status.HTTP_404_NOT_FOUND)
-    return templates.TemplateResponse(request, "layanan_detail.html", {"who": who, "s": service})
+        }, status_code=status.HTTP_404_NOT_FOUND))
+    return private(templates.TemplateResponse(request, "layanan_detail.html", {"who": who, "s": service}))
 
 
 def _is_region(value: str) -> bool:

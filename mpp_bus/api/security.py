@@ -55,12 +55,16 @@ def inline_hashes(templates: Path = TEMPLATES) -> dict[str, list[str]]:
     return found
 
 
-def content_security_policy(hashes: dict[str, list[str]]) -> str:
+def content_security_policy(hashes: dict[str, list[str]], form_targets: Iterable[str] = ()) -> str:
+    """``form_targets``: other origins a form's answer may redirect to (form-action governs the redirects too), such
+    as the single sign-on's logout after "Keluar"."""
     def sources(tag: str) -> str:
         return " ".join(["'self'", *sorted(set(hashes.get(tag, [])))])
 
+    form_action = " ".join(["'self'", *sorted(set(form_targets))])
     return (f"default-src 'self'; script-src {sources('script')}; style-src {sources('style')}; "
-            "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+            f"img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'; "
+            "object-src 'none'")
 
 
 def docs_policy(body: bytes) -> str:

@@ -1,10 +1,14 @@
 """Settings of the read API, from environment variables prefixed ``MPP_API_``.
 
-Development signs tokens with a shared HS256 secret; production verifies the portal's single sign-on tokens with its
-RS256 public key and refuses anything else::
+Production takes the single sign-on's RS256 tokens, checked through its JWKS (found by OpenID Connect discovery),
+and signs citizens in to the pages as the provider's relying party::
 
-    MPP_API_JWT_ALGORITHM=RS256 MPP_API_JWT_PUBLIC_KEY_FILE=/etc/mpp/sso.pem MPP_API_JWT_ISSUER=https://sso.example \\
-    MPP_API_JWT_AUDIENCE=mpp-portal mpp-bus api serve
+    MPP_ENVIRONMENT=production MPP_API_JWT_ALGORITHM=RS256 MPP_API_OIDC_ISSUER=https://sso.example \\
+    MPP_API_JWT_AUDIENCE=mpp-bus-api MPP_API_OIDC_CLIENT_ID=mpp-portal MPP_API_OIDC_CLIENT_SECRET=... \\
+    MPP_API_OIDC_REDIRECT_URI=https://portal.example/auth/callback mpp-bus api serve
+
+Development may sign tokens with a shared HS256 secret; the published development key is accepted only when
+``MPP_ENVIRONMENT=development`` is set explicitly.
 """
 
 from __future__ import annotations
@@ -31,6 +35,16 @@ DEFAULT_PURPOSES = (
     "audit review",
     "complaint handling",
 )
+
+
+def development_sso_environment(host: str, port: int, sso_url: str = "http://127.0.0.1:8704") -> dict[str, str]:
+    """``MPP_API_*`` values that point a development API at the mock SSO MPP Digital (``mpp-bus mock-agencies``),
+    with the client registration the mock ships for development; ``mpp-bus api serve`` fills in only those unset."""
+    portal = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    return {"MPP_API_OIDC_ISSUER": sso_url, "MPP_API_OIDC_CLIENT_ID": "mpp-portal",
+            "MPP_API_OIDC_CLIENT_SECRET": "portal-rahasia", "MPP_API_OIDC_REDIRECT_URI": f"{portal}/auth/callback",
+            "MPP_API_OIDC_POST_LOGOUT_REDIRECT_URI": f"{portal}/", "MPP_API_JWT_ALGORITHM": "RS256",
+            "MPP_API_JWT_AUDIENCE": "mpp-bus-api"}
 
 
 class ApiSettings(BaseSettings):
@@ -60,8 +74,35 @@ class ApiSettings(BaseSettings):
     verify_limit_per_caller: Annotated[int, Field(ge=1)] = 600
     verify_window_seconds: Annotated[int, Field(ge=1)] = 3600
 
+    # Tokens living longer than this are refused whatever their signature: a stolen token must expire.
+    jwt_max_lifetime_seconds: Annotated[int, Field(ge=60, le=86400)] = 3600
+    jwks_url: str | None = Field(default=None, description="The single sign-on's JWKS; default: the jwks_uri of "
+                                                           "OIDC discovery at MPP_API_OIDC_ISSUER.")
+    jwks_min_refresh_seconds: Annotated[float, Field(ge=0)] = 30.0
+    jwks_cache_seconds: Annotated[float, Field(gt=0)] = 3600.0
+
+    # The citizen pages as the single sign-on's OpenID Connect relying party.
+    oidc_issuer: str | None = None
+    oidc_client_id: str = "mpp-portal"
+    oidc_client_secret: SecretStr | None = None
+    oidc_redirect_uri: str | None = Field(default=None, description="This portal's /auth/callback as registered "
+                                                                    "at the provider.")
+    oidc_post_logout_redirect_uri: str | None = None
+    oidc_scope: str = "openid profile nik"
+    oidc_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    session_idle_seconds: Annotated[int, Field(ge=60)] = 30 * 60
+    session_absolute_seconds: Annotated[int, Field(ge=60)] = 8 * 3600
+    sign_in_seconds: Annotated[int, Field(ge=30)] = 600  # from "Masuk" to the provider's callback
+
+    docs_enabled: bool | None = Field(default=None, description="Serve /docs, /redoc and /openapi.json; default: "
+                                                                "everywhere but production.")
+
     stale_after_hours: Annotated[float, Field(gt=0)] = 24.0
-    cookie_secure: bool = False
+    cookie_secure: bool = Field(default=False, description="Mark the session cookie Secure in development too "
+                                                           "(it always is elsewhere).")
+
+    def docs_on(self, environment: str) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else environment != "production"
 
     # Identity look-ups: ``verify_limit_per_nik`` counts per caller and NIK (one caller's guesses never lock out the
     # owner signing up through another), ``verify_limit_per_caller`` per caller, and the global per-NIK limit is
@@ -81,18 +122,23 @@ class ApiSettings(BaseSettings):
         """The HS256 shared secret (development and tests only)."""
         if environment == "production":
             raise ConfigError("HS256 tokens are for development only: set MPP_API_JWT_ALGORITHM=RS256 and "
-                              "MPP_API_JWT_PUBLIC_KEY_FILE to the single sign-on's public key")
+                              "MPP_API_OIDC_ISSUER (or MPP_API_JWKS_URL, or MPP_API_JWT_PUBLIC_KEY_FILE) to the "
+                              "single sign-on")
         if self.jwt_secret is not None:
             secret = self.jwt_secret.get_secret_value()
             if len(secret) < 32:
                 raise ConfigError("MPP_API_JWT_SECRET is shorter than 32 characters; use a random value")
             return secret
+        if environment != "development":
+            # fail closed: the published key must never open anything outside an explicit development set-up
+            raise ConfigError(f"MPP_API_JWT_SECRET is not set (MPP_ENVIRONMENT={environment}); the development key "
+                              "is accepted only with MPP_ENVIRONMENT=development")
         warnings.warn("MPP_API_JWT_SECRET is not set: using the development key (never with real users)",
                       stacklevel=2)
         return _DEVELOPMENT_JWT_SECRET
 
-    def verification_key(self, environment: str) -> str:
-        """The key that checks token signatures, refusing HS256 in production."""
+    def verification_key(self, environment: str) -> str | None:
+        """The key that checks token signatures, refusing HS256 in production; None: keys come from the JWKS."""
         if self.jwt_algorithm == "HS256":
             return self.signing_key(environment)
         if self.jwt_public_key:
@@ -103,5 +149,8 @@ class ApiSettings(BaseSettings):
             except OSError as exc:
                 raise ConfigError(f"cannot read MPP_API_JWT_PUBLIC_KEY_FILE {self.jwt_public_key_file} "
                                   f"({exc.strerror})") from None
+        if self.jwks_url or self.oidc_issuer:
+            return None
         raise ConfigError("MPP_API_JWT_ALGORITHM=RS256 needs the single sign-on's public key: set "
-                          "MPP_API_JWT_PUBLIC_KEY_FILE (a PEM file) or MPP_API_JWT_PUBLIC_KEY")
+                          "MPP_API_OIDC_ISSUER (its JWKS), MPP_API_JWKS_URL, MPP_API_JWT_PUBLIC_KEY_FILE (a PEM "
+                          "file) or MPP_API_JWT_PUBLIC_KEY")

@@ -55,14 +55,22 @@ def run_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from mpp_bus.api.settings import ApiSettings
+    from mpp_bus.api.settings import ApiSettings, development_sso_environment
 
     settings = settings_from(args)
     # The factory reads its settings from the environment: pass the global options on that way.
     os.environ["MPP_DATABASE_URL"] = settings.database_url
     os.environ["MPP_AGENCIES_FILE"] = str(settings.agencies_file)
     api = ApiSettings()
-    uvicorn.run("mpp_bus.api.app:app_from_env", factory=True, host=args.host or api.host, port=args.port or api.port,
+    host, port = args.host or api.host, args.port or api.port
+    if settings.environment == "development" and not os.environ.get("MPP_API_OIDC_ISSUER"):
+        # sign-in goes to the mock SSO MPP Digital that `mpp-bus mock-agencies` starts (port 8704)
+        for name, value in development_sso_environment(host, port).items():
+            os.environ.setdefault(name, value)
+        console.print(f"development: citizens sign in at the mock SSO {os.environ['MPP_API_OIDC_ISSUER']} "
+                      f"(start it with `mpp-bus mock-agencies --sso-bus-api http://127.0.0.1:{port} "
+                      "--sso-demo-users 300`)")
+    uvicorn.run("mpp_bus.api.app:app_from_env", factory=True, host=host, port=port,
                 log_level=args.log_level, access_log=True, server_header=False)
     return 0
 

@@ -19,9 +19,8 @@ from mpp_bus.bus import Bus
 from mpp_bus.cli.common import console, fail, settings_from, table
 from mpp_bus.cli.sync import results_table, sync_agencies
 from mpp_bus.config import AgencyInstance
-from mpp_bus.engine import RunResult
 from mpp_bus.mocks import MockAgencyProcess, advance
-from mpp_bus.store import Store
+from mpp_bus.store import RunRecord, Store
 
 # The mock agencies' published demo credentials; a real deployment sets its own connections.
 MOCK_CONNECTIONS = {
@@ -100,7 +99,7 @@ def _mock_url(instance: AgencyInstance, urls: dict[str, str]) -> str:
     return next(u for u in urls.values() if base.rstrip("/") == u.rstrip("/"))
 
 
-def check_incremental_saw(advanced: dict[str, int], incremental: Sequence[RunResult]) -> str | None:
+def check_incremental_saw(advanced: dict[str, int], incremental: Sequence[RunRecord]) -> str | None:
     for run in incremental:
         if run.stream == "applications" and run.read < advanced.get(run.agency_id, 0):
             return (f"the incremental sync of {run.agency_id} read {run.read} records but {advanced[run.agency_id]} "

@@ -6,6 +6,9 @@ import argparse
 import json
 from datetime import UTC, datetime, timedelta
 
+from rich.markup import escape
+
+from mpp_bus.cli import quarantine as quarantine_actions
 from mpp_bus.cli.common import bus_from, console, fail, fmt_seconds, settings_from, table
 from mpp_bus.config import load_agencies
 from mpp_bus.store import AgencySummary, create_store
@@ -30,10 +33,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     for p in (quarantine, listing):
         p.add_argument("--agency", help="only this agency")
         p.add_argument("--limit", type=int, default=50)
+        p.add_argument("--open", action="store_true", help="only the rows still waiting for a fix")
         p.set_defaults(run=quarantine_list)
     show = actions.add_parser("show", help="one quarantined record with its redacted payload")
     show.add_argument("item_id", type=int, metavar="ID")
     show.set_defaults(run=quarantine_show)
+    quarantine_actions.register_actions(actions)
 
 
 def agencies(args: argparse.Namespace) -> int:
@@ -88,7 +93,7 @@ def check_agencies(args: argparse.Namespace) -> int:
         result = bus.check(instance.id)
         ok &= result.ok
         latency = "" if result.latency_ms is None else f"{result.latency_ms:.0f} ms"
-        rows.append((instance.id, "[green]ok[/]" if result.ok else "[red]failed[/]", latency, result.message))
+        rows.append((instance.id, "[green]ok[/]" if result.ok else "[red]failed[/]", latency, escape(result.message)))
     console.print(table("Agency checks", ["agency", "result", "latency", "message"], rows))
     return 0 if ok else 1
 
@@ -106,17 +111,28 @@ def recent_runs(args: argparse.Namespace) -> int:
              for r in runs),
         )
     )
+    show_open_quarantine(store.open_quarantine_counts(agency_id=args.agency))
     return 0
+
+
+def show_open_quarantine(counts: dict[tuple[str, str], int]) -> None:
+    """The records still waiting in quarantine, and the command that recovers them."""
+    if not counts:
+        return
+    waiting = ", ".join(f"{agency} {stream}: {n}" for (agency, stream), n in sorted(counts.items()))
+    console.print(f"[yellow]open quarantine[/] {waiting} (fix the cause, then `mpp-bus quarantine retry --all`; "
+                  "see `mpp-bus quarantine list --open`)", soft_wrap=True)
 
 
 def quarantine_list(args: argparse.Namespace) -> int:
     store = create_store(settings_from(args).database_url)
-    items = store.quarantine_items(agency_id=args.agency, limit=args.limit)
+    items = store.quarantine_items(agency_id=args.agency, limit=args.limit, open_only=args.open)
     console.print(
         table(
-            "Quarantined records (see `mpp-bus quarantine show ID`)",
-            ["id", "run", "agency", "stream", "record", "reason", "when"],
-            ((q.id, q.run_id, q.agency_id, q.stream, q.record_id, q.reason, f"{q.created_at:%Y-%m-%d %H:%M:%S}")
+            "Quarantined records (see `mpp-bus quarantine show ID`; `mpp-bus quarantine retry` once fixed)",
+            ["id", "run", "agency", "stream", "record", "reason", "when", "state"],
+            ((q.id, q.run_id, q.agency_id, q.stream, q.record_id, q.reason, f"{q.created_at:%Y-%m-%d %H:%M:%S}",
+              "open" if q.open else f"{q.resolution} (run {q.resolved_run_id})")
              for q in items),
         )
     )
@@ -131,6 +147,8 @@ def quarantine_show(args: argparse.Namespace) -> int:
     console.print(f"[bold]#{item.id}[/] agency {item.agency_id}, stream {item.stream}, record {item.record_id}, "
                   f"run {item.run_id}, {item.created_at:%Y-%m-%d %H:%M:%S}")
     console.print(f"reason: {item.reason}")
+    console.print("state: open (`mpp-bus quarantine retry " + str(item.id) + "` once the cause is fixed)" if item.open
+                  else f"state: {item.resolution} in run {item.resolved_run_id}, {item.resolved_at:%Y-%m-%d %H:%M:%S}")
     console.print("payload (redacted):")
     console.print_json(json.dumps(item.payload, ensure_ascii=False, default=str))
     return 0

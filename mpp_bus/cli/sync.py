@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -12,9 +13,10 @@ from rich.table import Table
 from mpp_bus.bus import Bus
 from mpp_bus.cli.common import bus_from, console, fail, fmt_seconds, table
 from mpp_bus.contract import StreamName
-from mpp_bus.engine import RunProgress, RunResult
+from mpp_bus.engine import RunProgress
 from mpp_bus.errors import MppBusError
 from mpp_bus.privacy import redact_text
+from mpp_bus.store import RunRecord
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +51,10 @@ def sync_agencies(
     stream: str | None = None,
     full_refresh: bool = False,
     show_progress: bool = True,
-) -> tuple[list[RunResult], list[tuple[str, str]]]:
-    """Sync each agency in turn; one agency failing never stops the others."""
-    results: list[RunResult] = []
+) -> tuple[list[RunRecord], list[tuple[str, str]]]:
+    """Sync each agency in turn; one agency failing never stops the others. A run that failed is in the results as
+    the store recorded it (what it read and stored before it failed), so the summary shows it too."""
+    results: list[RunRecord] = []
     failures: list[tuple[str, str]] = []
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -70,19 +73,31 @@ def sync_agencies(
                     progress.update(task, description=f"{label}: {p.read:,} read, {p.stored:,} stored, "
                                                       f"{p.quarantined:,} quarantined")
 
+                began = datetime.now(UTC) - timedelta(seconds=1)  # the store may keep whole seconds
                 try:
                     results.append(bus.sync(instance.id, name, full_refresh=full_refresh, progress=show))
                 except MppBusError as exc:
                     failures.append((f"{instance.id} {name}", str(exc)))
+                    results.extend(_recorded_run(bus, instance.id, name, began))
                 except Exception as exc:  # a bug in one adapter must not stop the other agencies
                     log.exception("sync of %s %s crashed", instance.id, name)
                     failures.append((f"{instance.id} {name}", redact_text(f"{type(exc).__name__}: {exc}")))
+                    results.extend(_recorded_run(bus, instance.id, name, began))
                 finally:
                     progress.remove_task(task)
     return results, failures
 
 
-def results_table(results: Sequence[RunResult]) -> Table:
+def _recorded_run(bus: Bus, agency_id: str, stream: str, began: datetime) -> list[RunRecord]:
+    """The run the engine recorded for a sync that raised, if it got as far as opening one."""
+    try:
+        latest = bus.store.recent_runs(agency_id=agency_id, stream=stream, limit=1)
+    except MppBusError:
+        return []
+    return [r for r in latest if r.started_at >= began and not r.ok]
+
+
+def results_table(results: Sequence[RunRecord]) -> Table:
     return table(
         "Sync runs",
         ["agency", "stream", "mode", "status", "read", "stored", "unchanged", "stale", "quarantined", "withdrawn",

@@ -29,7 +29,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MPP_", extra="ignore")
 
-    environment: Literal["development", "test", "production"] = "development"
+    # Fails closed: development keys and defaults apply only when MPP_ENVIRONMENT=development is set explicitly.
+    environment: Literal["development", "test", "production"] = "production"
     database_url: str = "sqlite:///var/mpp-bus.db"
     agencies_file: Path = Path("agencies.yaml")
     nik_hmac_secret: SecretStr | None = None

@@ -36,7 +36,17 @@ from mpp_bus.engine.result import RunProgress, RunResult, StageTimes
 from mpp_bus.engine.validation import MAX_RECORD_ID, Invalid, invalid, validate_page
 from mpp_bus.errors import AdapterError
 from mpp_bus.privacy import NikHasher, redact, redact_text
-from mpp_bus.store import CursorState, PageTransaction, QuarantineRow, RunCounts, RunStatus, Store, SyncSession
+from mpp_bus.store import (
+    STORED,
+    SUPERSEDED,
+    CursorState,
+    PageTransaction,
+    QuarantineRow,
+    RunCounts,
+    RunStatus,
+    Store,
+    SyncSession,
+)
 
 log = logging.getLogger("mpp_bus.engine")
 
@@ -70,6 +80,8 @@ class _Run:
     optimistic: bool = False
     not_modified: bool = False  # a full stream answered "unchanged": keep what is stored, withdraw nothing
     validators: Any = None  # a full stream's validators for its next read (Page.validators)
+    # A record of this stream waits in quarantine: each page then resolves the rows of the records it stores
+    quarantine_open: bool = False
 
 
 @dataclass
@@ -145,6 +157,7 @@ class SyncEngine:
             if spec.name is StreamName.APPLICATIONS:
                 session.prepare_applications()
             held = session.load_cursor(agency_id, spec.name.value)
+            run.quarantine_open = session.has_open_quarantine(agency_id, spec.name.value)
             position = _start(spec, held, full_refresh)
             run.optimistic = position.cursor is None  # a first or full read: most applications are likely new
             read = adapter.read(spec.name, position.cursor)
@@ -241,11 +254,26 @@ class SyncEngine:
         mark = time.perf_counter()
         quarantined = [self._quarantine_row(run, item.record_id, item.reason, item.payload, now) for item in bad]
         quarantined.extend(self._reject_row(run, reject, now) for reject in page.rejects)
+        if run.quarantine_open:
+            self._resolve_quarantine(tx, run, staged, bad, quarantined, now)
         tx.add_quarantine(quarantined)
+        run.quarantine_open = run.quarantine_open or bool(quarantined)
         stages.write += time.perf_counter() - mark
         counts.read += len(page.records) + len(page.rejects)
         counts.quarantined += len(quarantined)
         return counts
+
+    def _resolve_quarantine(self, tx: PageTransaction, run: _Run, staged: _Staged, bad: list[Invalid],
+                            quarantined: list[QuarantineRow], now: datetime) -> None:
+        """Close the open quarantine rows of the records this page stored, and of those it quarantines again (the
+        new row supersedes the old): one set-based statement each, only while the stream has open rows."""
+        id_field = _MODELS[run.spec.name][1]
+        refused = {item.index for item in bad}
+        stored = [record[id_field] for i, record in staged.good if i not in refused]
+        stream = run.spec.name.value
+        tx.resolve_quarantine(run.agency_id, stream, stored, resolution=STORED, run_id=run.run_id, now=now)
+        again = [row["record_id"] for row in quarantined if row["record_id"]]
+        tx.resolve_quarantine(run.agency_id, stream, again, resolution=SUPERSEDED, run_id=run.run_id, now=now)
 
     def _quarantine_row(
         self, run: _Run, record_id: str | None, reason: str, payload: Any, now: datetime

@@ -13,5 +13,7 @@ from __future__ import annotations
 
 from mpp_bus.reconcile.compare import Digest, ReconcileReport, Version, WindowDiff, compare, window_start
 from mpp_bus.reconcile.fix import WindowRead, fix
+from mpp_bus.reconcile.retry import RecordRead, RetryOutcome, retry
 
-__all__ = ["Digest", "ReconcileReport", "Version", "WindowDiff", "WindowRead", "compare", "fix", "window_start"]
+__all__ = ["Digest", "ReconcileReport", "RecordRead", "RetryOutcome", "Version", "WindowDiff", "WindowRead", "compare",
+           "fix", "retry", "window_start"]

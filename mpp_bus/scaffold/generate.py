@@ -42,6 +42,7 @@ def _files(package: str, name: str) -> dict[str, str]:
         "statuses.yaml.tmpl": f"{package}/statuses.yaml",
         "vocabulary.yaml.tmpl": f"{package}/vocabulary.yaml",
         "test_conformance.py.tmpl": "tests/test_conformance.py",
+        "build_backend.py.tmpl": "_build/build_backend.py",
     }
 
 

@@ -15,7 +15,8 @@ from mpp_bus.store.limits import Limit, RateCounters, Refusal, Ticket
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import upgrade
 from mpp_bus.store.outbox import NewSubmission, SubmissionRecord, SubmissionState
-from mpp_bus.store.queries import CitizenApplication, HistoryEntry, QuarantineItem
+from mpp_bus.store.portal_sessions import SessionRow, SessionTable
+from mpp_bus.store.queries import CitizenApplication, HistoryEntry, OpenRecord, QuarantineItem
 from mpp_bus.store.reads import (
     AgencySummary,
     ApplicationTiming,
@@ -31,7 +32,7 @@ from mpp_bus.store.reads import (
 from mpp_bus.store.reads.requirements import HeldDocument, RequirementState
 from mpp_bus.store.runs import ABANDONED, FAILED, RUNNING, SUCCEEDED, RunCounts, RunRecord, RunStatus
 from mpp_bus.store.session import PageTransaction, SyncSession
-from mpp_bus.store.state import CursorState, QuarantineRow, StoredService
+from mpp_bus.store.state import STORED, SUPERSEDED, CursorState, QuarantineRow, StoredService
 from mpp_bus.store.store import Store, create_store
 from mpp_bus.store.writers import ApplicationRow, ApplicationWriter, Current, StatusEventRow
 
@@ -39,7 +40,9 @@ __all__ = [
     "ABANDONED",
     "FAILED",
     "RUNNING",
+    "STORED",
     "SUCCEEDED",
+    "SUPERSEDED",
     "AgencySummary",
     "ApplicationRow",
     "ApplicationTiming",
@@ -55,6 +58,7 @@ __all__ = [
     "HistoryEntry",
     "Limit",
     "NewSubmission",
+    "OpenRecord",
     "Outcome",
     "PageTransaction",
     "QuarantineItem",
@@ -65,6 +69,8 @@ __all__ = [
     "RunRecord",
     "RunStatus",
     "ServicePerformance",
+    "SessionRow",
+    "SessionTable",
     "StatusEventRow",
     "Store",
     "StoredService",

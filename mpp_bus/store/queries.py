@@ -25,6 +25,23 @@ class QuarantineItem:
     reason: str
     payload: Any
     created_at: datetime
+    resolved_at: datetime | None = None
+    resolution: str | None = None  # `stored` or `superseded` once closed
+    resolved_run_id: int | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_at is None
+
+
+@dataclass(frozen=True)
+class OpenRecord:
+    """An open quarantine row's record, to read again from its agency (``mpp-bus quarantine retry``)."""
+
+    id: int
+    agency_id: str
+    stream: str
+    record_id: str | None
 
 
 @dataclass(frozen=True)
@@ -80,15 +97,42 @@ def recent_runs(
 
 
 def quarantine_items(
-    conn: Connection, *, agency_id: str | None = None, run_id: int | None = None, limit: int = 100
+    conn: Connection, *, agency_id: str | None = None, run_id: int | None = None, limit: int = 100,
+    open_only: bool = False,
 ) -> list[QuarantineItem]:
-    """Quarantined records, newest first."""
+    """Quarantined records, newest first (only the open ones with ``open_only``)."""
     stmt = select(quarantine).order_by(quarantine.c.id.desc()).limit(limit)
     if agency_id:
         stmt = stmt.where(quarantine.c.agency_id == agency_id)
     if run_id is not None:
         stmt = stmt.where(quarantine.c.run_id == run_id)
+    if open_only:
+        stmt = stmt.where(quarantine.c.resolved_at.is_(None))
     return [QuarantineItem(**row._asdict()) for row in conn.execute(stmt)]
+
+
+def open_quarantine(
+    conn: Connection, *, item_id: int | None = None, reason: str | None = None, agency_id: str | None = None
+) -> list[OpenRecord]:
+    """The open quarantine rows to retry: one by id, those whose reason contains ``reason``, or all (of an agency)."""
+    stmt = (select(quarantine.c.id, quarantine.c.agency_id, quarantine.c.stream, quarantine.c.record_id)
+            .where(quarantine.c.resolved_at.is_(None)).order_by(quarantine.c.id))
+    if item_id is not None:
+        stmt = stmt.where(quarantine.c.id == item_id)
+    if reason:
+        stmt = stmt.where(quarantine.c.reason.contains(reason, autoescape=True))
+    if agency_id:
+        stmt = stmt.where(quarantine.c.agency_id == agency_id)
+    return [OpenRecord(r.id, r.agency_id, r.stream, r.record_id) for r in conn.execute(stmt)]
+
+
+def open_quarantine_counts(conn: Connection, *, agency_id: str | None = None) -> dict[tuple[str, str], int]:
+    """How many quarantine rows are open, per (agency, stream)."""
+    stmt = (select(quarantine.c.agency_id, quarantine.c.stream, func.count())
+            .where(quarantine.c.resolved_at.is_(None)).group_by(quarantine.c.agency_id, quarantine.c.stream))
+    if agency_id:
+        stmt = stmt.where(quarantine.c.agency_id == agency_id)
+    return {(a, s): int(n) for a, s, n in conn.execute(stmt)}
 
 
 def quarantine_item(conn: Connection, item_id: int) -> QuarantineItem | None:

@@ -70,6 +70,12 @@ class PageTransaction:
     def add_quarantine(self, rows: Sequence[QuarantineRow]) -> None:
         state.add_quarantine(self._conn, rows)
 
+    def resolve_quarantine(self, agency_id: str, stream: str, record_ids: Collection[str], *, resolution: str,
+                           run_id: int, now: datetime) -> int:
+        """Close the open quarantine rows of these records (``state.STORED`` or ``state.SUPERSEDED``)."""
+        return state.resolve_quarantine(self._conn, agency_id, stream, record_ids, resolution=resolution,
+                                        run_id=run_id, now=now)
+
     def save_cursor(self, agency_id: str, stream: str, position: CursorState, *, now: datetime) -> None:
         state.save_cursor(self._conn, agency_id, stream, position, now=now)
 
@@ -97,6 +103,11 @@ class SyncSession:
     def load_cursor(self, agency_id: str, stream: str) -> CursorState | None:
         with self._conn.begin():
             return state.load_cursor(self._conn, agency_id, stream)
+
+    def has_open_quarantine(self, agency_id: str, stream: str) -> bool:
+        """True when a record of this stream waits in quarantine (only then do pages resolve rows)."""
+        with self._conn.begin():
+            return state.has_open_quarantine(self._conn, agency_id, stream)
 
     @contextmanager
     def transaction(self) -> Iterator[PageTransaction]:

@@ -141,6 +141,33 @@ def add_quarantine(conn: Connection, rows: Sequence[QuarantineRow]) -> None:
         conn.execute(quarantine.insert(), list(rows))
 
 
+# How an open quarantine row was closed: its record stored later, or a newer row quarantined the record again.
+STORED, SUPERSEDED = "stored", "superseded"
+_RESOLVE_CHUNK = 1000
+
+
+def has_open_quarantine(conn: Connection, agency_id: str, stream: str) -> bool:
+    """True when a record of this agency stream waits in quarantine (the engine skips resolving when none does)."""
+    stmt = select(quarantine.c.id).where(quarantine.c.agency_id == agency_id, quarantine.c.stream == stream,
+                                         quarantine.c.resolved_at.is_(None)).limit(1)
+    return conn.execute(stmt).first() is not None
+
+
+def resolve_quarantine(conn: Connection, agency_id: str, stream: str, record_ids: Collection[str], *,
+                       resolution: str, run_id: int, now: datetime) -> int:
+    """Close the open quarantine rows of these records, set-based; returns how many closed."""
+    ids = sorted({i for i in record_ids if i})
+    closed = 0
+    for start in range(0, len(ids), _RESOLVE_CHUNK):
+        stmt = (update(quarantine)
+                .where(quarantine.c.agency_id == agency_id, quarantine.c.stream == stream,
+                       quarantine.c.resolved_at.is_(None),
+                       quarantine.c.record_id.in_(ids[start:start + _RESOLVE_CHUNK]))
+                .values(resolved_at=now, resolution=resolution, resolved_run_id=run_id))
+        closed += conn.execute(stmt).rowcount or 0
+    return closed
+
+
 # --- the service catalog ---------------------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from mpp_bus.store.breakers import BreakerStatus, StoreBreakerStates
 from mpp_bus.store.database import make_engine
 from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import current_revision, head_revision, upgrade
+from mpp_bus.store.portal_sessions import SessionTable
 from mpp_bus.store.reads import audit, catalog, content, health, performance, reconcile
 from mpp_bus.store.reads import requirements as requirements_reads
 from mpp_bus.store.reads.audit import Outcome
@@ -53,6 +54,11 @@ class Store:
     def writer(self) -> ApplicationWriter:
         """The bulk writer of applications for this database."""
         return writer_for(self.engine)
+
+    @cached_property
+    def portal_sessions(self) -> SessionTable:
+        """The citizen pages' server-side sessions."""
+        return SessionTable(self.engine)
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply the schema migrations up to ``revision``."""
@@ -143,14 +149,26 @@ class Store:
             return queries.recent_runs(conn, agency_id=agency_id, stream=stream, status=status, limit=limit)
 
     def quarantine_items(
-        self, *, agency_id: str | None = None, run_id: int | None = None, limit: int = 100
+        self, *, agency_id: str | None = None, run_id: int | None = None, limit: int = 100, open_only: bool = False
     ) -> list[queries.QuarantineItem]:
         with self.engine.connect() as conn:
-            return queries.quarantine_items(conn, agency_id=agency_id, run_id=run_id, limit=limit)
+            return queries.quarantine_items(conn, agency_id=agency_id, run_id=run_id, limit=limit,
+                                            open_only=open_only)
 
     def quarantine_item(self, item_id: int) -> queries.QuarantineItem | None:
         with self.engine.connect() as conn:
             return queries.quarantine_item(conn, item_id)
+
+    def open_quarantine(self, *, item_id: int | None = None, reason: str | None = None,
+                        agency_id: str | None = None) -> list[queries.OpenRecord]:
+        """The open quarantine rows ``mpp-bus quarantine retry`` reads again."""
+        with self.engine.connect() as conn:
+            return queries.open_quarantine(conn, item_id=item_id, reason=reason, agency_id=agency_id)
+
+    def open_quarantine_counts(self, *, agency_id: str | None = None) -> dict[tuple[str, str], int]:
+        """Open quarantine rows per (agency, stream)."""
+        with self.engine.connect() as conn:
+            return queries.open_quarantine_counts(conn, agency_id=agency_id)
 
     def agency_summaries(self, agency_id: str | None = None) -> list[health.AgencySummary]:
         """Per agency: catalog, applications, quarantine and how its runs went (the one health query)."""

@@ -157,7 +157,12 @@ quarantine = Table(
     Column("reason", Text, nullable=False),
     Column("payload", Json),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Open while NULL; then `stored` (the record stored later) or `superseded` (quarantined again, a newer row).
+    Column("resolved_at", UtcDateTime()),
+    Column("resolution", String(16)),
+    Column("resolved_run_id", BigId),
     Index(None, "agency_id", "created_at"),
+    Index(None, "agency_id", "stream", "record_id"),
 )
 
 sync_locks = Table(
@@ -216,6 +221,25 @@ agency_breakers = Table(
     Column("opened_at", UtcDateTime()),
     Column("last_error", Text),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# The citizen pages' server-side sessions (and sign-ins under way), keyed by a hash of the cookie's random id: the
+# table alone opens nothing. The NIK only as its keyed hash and masked form; `sealed` is encrypted with a key derived
+# from the cookie's id, which the store never holds.
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(200)),
+    Column("roles", Text),
+    Column("nik_hash", String(64)),
+    Column("nik_masked", String(32)),
+    Column("sealed", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Index(None, "expires_at"),
 )
 
 # The outbox: applications on their way to an agency (migration 0011). One row per submission, unique per citizen
@@ -302,7 +326,7 @@ def is_derived(name: str | None) -> bool:
 
 TABLES = (agencies, services, applications, status_events, sync_cursors, sync_runs, quarantine, sync_locks,
           audit_log, performance_reports, agency_breakers, rate_counters, search_synonyms, agency_alerts,
-          submissions)
+          submissions, portal_sessions)
 
 __all__ = [
     "SEARCH_INDEX",
@@ -312,6 +336,7 @@ __all__ = [
     "agency_breakers",
     "audit_log",
     "performance_reports",
+    "portal_sessions",
     "applications",
     "metadata",
     "is_derived",

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,6 +63,22 @@ STREAMS = list(StreamName)
 
 def _records(pages: Sequence[Page]) -> list[dict[str, Any]]:
     return [r for p in pages for r in p.records]
+
+
+# The reason ``StatusMapping`` gives a record whose code it does not know (the code is written with repr()).
+_UNKNOWN_STATUS = re.compile(r"unknown agency status code (['\"])(.*?)\1")
+
+
+def served_statuses(pages: Sequence[Page]) -> Counter[str]:
+    """Every raw status the agency served in ``pages``, with how often: those of the records that mapped and those
+    of the records rejected for an unknown status code (the ones a coverage check must not miss)."""
+    served: Counter[str] = Counter(str(r["agency_status"]) for r in _records(pages) if "agency_status" in r)
+    for page in pages:
+        for reject in page.rejects:
+            found = _UNKNOWN_STATUS.search(reject.reason)
+            if found:
+                served[found.group(2)] += 1
+    return served
 
 
 class AdapterConformance:
@@ -263,10 +280,16 @@ class AdapterConformance:
             pytest.skip("no applications stream")
         with build() as adapter:
             mapping = adapter.status_mapping
-        assert mapping is not None
-        seen = {r["agency_status"] for r in _records(exercised[1][StreamName.APPLICATIONS].pages)}
-        assert mapping.missing(seen) == []
-        assert mapping.missing(self.agency_statuses) == [], "map every status the agency documents"
+        assert mapping is not None, "declare `status_mapping` (a StatusMapping table, versioned as data)"
+        served = served_statuses(exercised[1][StreamName.APPLICATIONS].pages)
+        unmapped = {code: served[code] for code in mapping.missing(served)}
+        assert not unmapped, (
+            f"the agency served {len(unmapped)} status code(s) that {mapping.source} does not map: "
+            + ", ".join(f"{code!r} ({n} record{'s' if n != 1 else ''})" for code, n in sorted(unmapped.items()))
+            + "; add each under `statuses:` (or `aliases:`)")
+        undocumented = mapping.missing(self.agency_statuses)
+        assert not undocumented, (f"map every status the agency documents: {mapping.source} lacks "
+                                  f"{', '.join(repr(c) for c in undocumented)}")
 
     # --- incremental reads ---------------------------------------------------------------------------------------
 
@@ -316,13 +339,24 @@ class AdapterConformance:
         if stream not in offered:
             pytest.skip(f"the adapter does not offer {stream.value}")
         first = engine.sync(build(), stream)
-        assert first.ok and first.stored > 0 and first.quarantined == 0, first.error
+        assert first.ok, f"the first sync of {stream.value} failed: {first.error}"
+        assert first.stored > 0, f"the first sync of {stream.value} stored nothing (read {first.read})"
+        if not self.expect_rejects:
+            assert first.quarantined == 0, (f"the first sync of {stream.value} quarantined {first.quarantined} "
+                                            "record(s); see their reasons, or set `expect_rejects = True`")
         before = engine.store.content_counts()
         again = engine.sync(build(), stream)
         refreshed = engine.sync(build(), stream, full_refresh=True)
-        assert again.ok and again.stored == 0
-        assert refreshed.ok and refreshed.stored == 0 and refreshed.read == first.read
-        assert engine.store.content_counts() == before
+        for name, run in (("an incremental rerun", again), ("a full refresh", refreshed)):
+            assert run.ok, f"{name} of {stream.value} failed: {run.error}"
+            assert run.stored == 0, (f"{name} of {stream.value} stored {run.stored} record(s) again; expected 0 "
+                                     "(the records did not change: is a mapped value unstable, such as a time?)")
+            if not self.expect_rejects:
+                assert run.quarantined == 0, f"{name} of {stream.value} quarantined {run.quarantined} record(s)"
+        assert refreshed.read == first.read, (f"a full refresh of {stream.value} read {refreshed.read} records, the "
+                                              f"first sync {first.read}; expected the same")
+        after = engine.store.content_counts()
+        assert after == before, f"the store changed on a rerun: {before} before, {after} after"
 
     # --- privacy -------------------------------------------------------------------------------------------------
 

@@ -30,6 +30,8 @@ import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from mpp_bus.errors import FatalError
+
 CASSETTE_VERSION = 1
 UNREACHABLE_HOST = "agency-down.invalid"  # a host every fake transport refuses, to test an agency that is down
 KEPT_HEADERS = ("Content-Type", "ETag", "Link", "Retry-After", "Location", "Cache-Control")
@@ -143,12 +145,20 @@ def _stored_body(content: bytes, content_type: str) -> dict[str, str]:
         return {"base64": base64.b64encode(content).decode("ascii")}
 
 
+class NotRecorded(FatalError, requests.ConnectionError):
+    """A replayed read asked for a request the recording does not hold. Fatal: retrying with backoff cannot make it
+    appear, the recording must be made again. (Also a ``requests.ConnectionError``, what a transport raises; the
+    SDK's clients keep an already typed error as it is.)"""
+
+
 class Cassette:
     """Recorded agency responses by request key, kept as a JSON file beside the adapter's tests."""
 
-    def __init__(self, interactions: dict[str, list[dict[str, Any]]] | None = None, adapter: str = "") -> None:
+    def __init__(self, interactions: dict[str, list[dict[str, Any]]] | None = None, adapter: str = "",
+                 path: Path | None = None) -> None:
         self.interactions = interactions or {}
         self.adapter = adapter
+        self.path = path
 
     @classmethod
     def load(cls, path: Path) -> Cassette:
@@ -157,7 +167,7 @@ class Cassette:
         except OSError as exc:
             raise FileNotFoundError(f"no recorded responses at {path}: record them with "
                                     f"`mpp_bus.testing.record(build, path)` against a live agency") from exc
-        return cls(doc["interactions"], doc.get("adapter", ""))
+        return cls(doc["interactions"], doc.get("adapter", ""), path)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -173,7 +183,7 @@ class Cassette:
 
 class ReplayTransport(BaseAdapter):
     """Answers from a cassette; each key serves its responses in order and then repeats the last. A request that
-    was never recorded fails like a refused connection, naming what is missing."""
+    was never recorded fails at once (``NotRecorded``, fatal), naming what is missing and how to record it."""
 
     def __init__(self, cassette: Cassette) -> None:
         super().__init__()
@@ -187,7 +197,12 @@ class ReplayTransport(BaseAdapter):
         key = request_key(_request(request))
         answers = self.cassette.interactions.get(key)
         if not answers:
-            raise requests.ConnectionError(f"not in the recorded responses: {key}; record them again")
+            path = self.cassette.path or "the recording"
+            of = f" a `{self.cassette.adapter}` adapter" if self.cassette.adapter else " the adapter"
+            raise NotRecorded(f"the request {key} is not in the recorded responses ({path}): the adapter asks for "
+                              f"something the recording lacks; record it again with "
+                              f"`mpp_bus.testing.record(build, Path('{path}'))`, build making{of} for a test system "
+                              "(never production)")
         index = self._served.get(key, 0)
         self._served[key] = index + 1
         entry = answers[min(index, len(answers) - 1)]

@@ -25,7 +25,15 @@ import yaml
 
 from mpp_bus.canonical import Channel, Document
 from mpp_bus.contract import CheckResult, Cursor, Page, Reject
-from mpp_bus.errors import AuthError, ConfigError, FatalError, RateLimitedError, RetriableError, SkippableError
+from mpp_bus.errors import (
+    AdapterError,
+    AuthError,
+    ConfigError,
+    FatalError,
+    RateLimitedError,
+    RetriableError,
+    SkippableError,
+)
 from mpp_bus.privacy import nik_problem, redact_text
 from mpp_bus.transport.paging import Keyset
 
@@ -132,16 +140,24 @@ def run_check(agency: str, probe: Callable[[], object]) -> CheckResult:
     try:
         probe()
     except AuthError as exc:
-        return CheckResult(False, f"{agency}: credentials refused. {exc}", _ms(start), _details(exc, retriable=False))
+        return CheckResult(False, f"{agency}: credentials refused. {_detail(exc)}", _ms(start),
+                           _details(exc, retriable=False))
     except RateLimitedError as exc:
         what = "agency down for maintenance" if exc.maintenance else "agency asked us to slow down"
-        return CheckResult(False, f"{agency}: {what}. {exc}", _ms(start), _details(exc, retriable=True))
+        return CheckResult(False, f"{agency}: {what}. {_detail(exc)}", _ms(start), _details(exc, retriable=True))
     except RetriableError as exc:
-        return CheckResult(False, f"{agency}: agency unreachable or failing. {exc}", _ms(start),
+        return CheckResult(False, f"{agency}: agency unreachable or failing. {_detail(exc)}", _ms(start),
                            _details(exc, retriable=True))
     except FatalError as exc:
-        return CheckResult(False, f"{agency}: request refused. {exc}", _ms(start), _details(exc, retriable=False))
+        return CheckResult(False, f"{agency}: request refused. {_detail(exc)}", _ms(start),
+                           _details(exc, retriable=False))
     return CheckResult(True, f"{agency}: reachable, credentials accepted", _ms(start))
+
+
+def _detail(exc: AdapterError) -> str:
+    """The error's own words without its ``[agency=...]`` prefix: the answer already names the agency (and a
+    console reading ``[...]`` as markup printed the prefix as nothing, leaving a double space)."""
+    return str(exc.args[0]) if exc.args else str(exc)
 
 
 def _details(exc: Exception, *, retriable: bool) -> dict[str, object]:

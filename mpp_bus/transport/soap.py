@@ -69,6 +69,8 @@ class _AgencyTransport(Transport):
                                      stream=True)
             refuse_doctype(read_bounded(resp, MAX_RESPONSE_BYTES, agency=self.agency, method="POST", path=path),
                            agency=self.agency, what=f"POST {path}")
+        except AdapterError:
+            raise  # already typed (a test transport's NotRecorded is also a requests error)
         except requests.RequestException as exc:
             raise translate_request_error(exc, agency=self.agency, method="POST", path=path,
                                           timeout=self.operation_timeout) from exc
@@ -84,6 +86,8 @@ class _AgencyTransport(Transport):
             resp = self.session.get(url, timeout=self.load_timeout, stream=True)
             refuse_doctype(read_bounded(resp, MAX_RESPONSE_BYTES, agency=self.agency, method="GET", path=path),
                            agency=self.agency, what=f"GET {path}")
+        except AdapterError:
+            raise  # already typed (a test transport's NotRecorded is also a requests error)
         except requests.RequestException as exc:
             raise translate_request_error(exc, agency=self.agency, method="GET", path=path,
                                           timeout=self.load_timeout) from exc

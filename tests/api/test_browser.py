@@ -1,11 +1,14 @@
-"""End to end in a real headless Chromium (Debian's, driven by its chromedriver): sign in, track, search the catalog.
+"""End to end in a real headless Chromium (Debian's, driven by its chromedriver): a citizen signs up at SSO MPP
+Digital (verified against the mock Dukcapil through the bus's identity API), signs in through it, sees applications
+from several agencies, signs out, and Back shows nothing.
 
-The API runs as its own process (``python -m mpp_bus.api``) on a free port over a seeded SQLite store, and is
-stopped by its PID.
+The mock agencies (with the SSO provider) run as their own process; the bus syncs them into a SQLite store; the API
+runs as its own process (``python -m mpp_bus.api``) on a free port. Both are stopped by their PIDs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,16 +17,27 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
+import yaml
 
-from mpp_bus.store import create_store
-from tests.api.seed import JWT_SECRET, SECRET, SITI, seed
+from mock_agencies import MockAgencies
+from mpp_bus.bus import Bus
+from mpp_bus.config import Settings
+from tests.api.seed import SECRET
 
 CHROMIUM = os.environ.get("MPP_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("MPP_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 ROOT = Path(__file__).parents[2]
+CONNECTIONS = {  # the mock agencies' published demo credentials
+    "AIRFLOW_CONN_MPP_DUKCAPIL": {"conn_type": "http", "login": "mpp-bus", "password": "dukcapil-rahasia"},
+    "AIRFLOW_CONN_MPP_LICENSING": {"conn_type": "http", "login": "mpp-bus", "password": "oss-rahasia"},
+    "AIRFLOW_CONN_MPP_TAX": {"conn_type": "http", "password": "djp-rahasia"},
+}
+PASSWORD = "Rahasia-Warga-2024"
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -45,37 +59,78 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass
+class Portal:
+    base: str
+    sso: str
+    citizen: dict[str, str]
+
+
+def _agencies_file(path: Path, mocks: MockAgencies) -> Path:
+    config = yaml.safe_load((ROOT / "agencies.yaml").read_text())
+    # the agencies the mocks stand for, under the repository's own configuration
+    config["agencies"] = [a for a in config["agencies"] if a["id"] in {"dukcapil", "oss", "dpmptsp-3314", "djp"}]
+    urls = {"dukcapil": mocks.urls["dukcapil"], "licensing": mocks.urls["licensing"], "tax": mocks.urls["tax"]}
+    for agency in config["agencies"]:
+        cfg = agency.setdefault("config", {})
+        if "wsdl_url" in cfg:
+            cfg["wsdl_url"] = f"{urls['dukcapil']}/ws/dukcapil?wsdl"
+        elif agency["adapter"] == "licensing":
+            cfg["base_url"] = urls["licensing"]
+        elif "base_url" in cfg:
+            cfg["base_url"] = urls["tax"]
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
 @pytest.fixture
-def server(tmp_path) -> Iterator[tuple[str, object]]:
-    url = f"sqlite:///{tmp_path / 'portal.db'}"
-    store = create_store(url, upgrade=True)
-    seeded = seed(store)
-    store.dispose()
+def server(tmp_path, monkeypatch) -> Iterator[Portal]:
+    _require_browser()
     port = _free_port()
-    env = {**os.environ, "MPP_DATABASE_URL": url, "MPP_ENVIRONMENT": "test", "MPP_NIK_HMAC_SECRET": SECRET.decode(),
-           "MPP_API_JWT_SECRET": JWT_SECRET, "MPP_AGENCIES_FILE": str(ROOT / "agencies.yaml")}
-    log = (tmp_path / "api.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "mpp_bus.api", "--port", str(port), "--log-level", "warning"],
-                               env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the API did not start: " + (tmp_path / "api.log").read_text()) from None
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", seeded
-    finally:
-        process.send_signal(signal.SIGTERM)
+    base = f"http://127.0.0.1:{port}"
+    for name, value in CONNECTIONS.items():
+        monkeypatch.setenv(name, json.dumps(value))
+    sso_env = {"MOCK_SSO_REDIRECT_URIS": f"{base}/auth/callback", "MOCK_SSO_POST_LOGOUT_REDIRECT_URIS": f"{base}/"}
+    with MockAgencies(citizens=60, applications=20, env=sso_env, sso_options=["--sso-bus-api", base]) as mocks:
+        agencies = _agencies_file(tmp_path / "agencies.yaml", mocks)
+        url = f"sqlite:///{tmp_path / 'portal.db'}"
+        bus = Bus.from_settings(Settings(database_url=url, agencies_file=agencies, environment="test",
+                                         nik_hmac_secret=SECRET.decode()))  # type: ignore[arg-type]  # str to SecretStr
+        bus.store.upgrade()
+        for instance in bus.selected([]):
+            for stream in bus.streams_of(instance.id):
+                bus.sync(instance.id, stream, full_refresh=True)
+        bus.store.dispose()
+        citizen = requests.get(f"{mocks.urls['dukcapil']}/admin/citizens", params={"start": 3, "limit": 1},
+                               headers={"X-Admin-Token": "mock-admin"}, timeout=10).json()["citizens"][0]
+        env = {**os.environ, "MPP_DATABASE_URL": url, "MPP_ENVIRONMENT": "development",
+               "MPP_NIK_HMAC_SECRET": SECRET.decode(), "MPP_AGENCIES_FILE": str(agencies),
+               "MPP_API_JWT_ALGORITHM": "RS256", "MPP_API_JWT_AUDIENCE": "mpp-bus-api",
+               "MPP_API_OIDC_ISSUER": mocks.sso_url, "MPP_API_OIDC_CLIENT_SECRET": "portal-rahasia",
+               "MPP_API_OIDC_REDIRECT_URI": f"{base}/auth/callback",
+               "MPP_API_OIDC_POST_LOGOUT_REDIRECT_URI": f"{base}/"}
+        log = (tmp_path / "api.log").open("wb")
+        process = subprocess.Popen([sys.executable, "-m", "mpp_bus.api", "--port", str(port), "--log-level",
+                                    "warning"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("the API did not start: " + (tmp_path / "api.log").read_text()) from None
+                    time.sleep(0.2)
+            yield Portal(base, mocks.sso_url, citizen)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+            log.close()
 
 
 @pytest.fixture
@@ -98,42 +153,57 @@ def browser(tmp_path) -> Iterator[object]:
         driver.quit()
 
 
-def test_a_citizen_signs_in_tracks_applications_and_searches_the_catalog(server, browser):
-    base, seeded = server
-    wait = WebDriverWait(browser, 15)
+def _fill(browser, name: str, value: str) -> None:
+    field = browser.find_element(By.NAME, name)
+    # a date input takes keys in the browser's locale; set its value directly
+    browser.execute_script("arguments[0].value = arguments[1]", field, value)
+
+
+def test_a_citizen_signs_up_signs_in_tracks_and_signs_out(server, browser):
+    base, sso, citizen = server.base, server.sso, server.citizen
+    wait = WebDriverWait(browser, 20)
 
     browser.get(f"{base}/lacak")
     assert browser.current_url.startswith(f"{base}/masuk")
     assert "Silakan masuk" in browser.find_element(By.ID, "pesan").text
+    browser.find_element(By.ID, "tombol-sso").click()
+    wait.until(ec.url_contains(f"{sso}/masuk"))
 
-    browser.find_element(By.ID, "token").send_keys(seeded.token("siti", nik=SITI))
-    browser.find_element(By.ID, "tombol-masuk").click()
+    # sign up: the provider asks the bus, which asks the mock Dukcapil
+    browser.find_element(By.LINK_TEXT, "Daftar").click()
+    wait.until(ec.url_contains("/daftar"))
+    for name, value in (("nik", citizen["nik"]), ("nama", citizen["nama_lengkap"]),
+                        ("tgl_lahir", citizen["tanggal_lahir"]), ("kata_sandi", PASSWORD),
+                        ("ulangi_kata_sandi", PASSWORD)):
+        _fill(browser, name, value)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(ec.url_contains("terdaftar=1"))
+
+    # sign in at the provider, back to the page asked for
+    _fill(browser, "nik", citizen["nik"])
+    _fill(browser, "kata_sandi", PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait.until(ec.title_contains("Lacak Permohonan"))
+    assert browser.current_url == f"{base}/lacak"
     cards = browser.find_elements(By.CSS_SELECTOR, "article.permohonan")
-    assert {c.find_element(By.CSS_SELECTOR, ".nomor").text for c in cards} == {"PRM-1", "DJP-1"}
-    pbg = browser.find_element(By.ID, "permohonan-dpmptsp-3314-PRM-1")
-    assert "Selesai" in pbg.find_element(By.CSS_SELECTOR, ".status").text
-    assert "DPMPTSP Kabupaten Sragen" in pbg.find_element(By.CSS_SELECTOR, ".instansi").text
-    assert "terakhir diperbarui" in pbg.find_element(By.CSS_SELECTOR, ".kesegaran").text
-    pbg.find_element(By.CSS_SELECTOR, "details.riwayat summary").click()
-    history = [li.text for li in pbg.find_elements(By.CSS_SELECTOR, "details.riwayat li")]
-    assert [h.split(": ")[-1] for h in history] == ["diajukan", "diverifikasi", "selesai"]
-    djp = browser.find_element(By.ID, "permohonan-djp-DJP-1")
-    assert "Melewati batas waktu layanan" in djp.text
-    assert "PRM-2" not in browser.page_source and SITI not in browser.page_source
+    agencies = {c.get_attribute("data-instansi") for c in cards}
+    assert len(agencies) >= 3, agencies
+    assert citizen["nik"] not in browser.page_source and citizen["nama_lengkap"] not in browser.page_source
+    old_cookie = browser.get_cookie("mpp_sesi")
+    assert old_cookie and old_cookie["httpOnly"] and citizen["nik"] not in old_cookie["value"]
 
-    browser.find_element(By.LINK_TEXT, "Cari Layanan").click()
-    wait.until(ec.title_contains("Cari Layanan"))
-    browser.find_element(By.ID, "q").send_keys("bangunan")
-    browser.find_element(By.ID, "tombol-cari").click()
-    wait.until(ec.text_to_be_present_in_element((By.ID, "jumlah"), "1 layanan ditemukan"))
-    browser.find_element(By.LINK_TEXT, "Persetujuan Bangunan Gedung").click()
-    wait.until(ec.presence_of_element_located((By.ID, "persyaratan")))
-    requirements = browser.find_element(By.ID, "persyaratan").text
-    assert "KTP elektronik" in requirements and "Sertifikat tanah" in requirements
-
+    # sign out here and at the provider
     browser.find_element(By.ID, "keluar").click()
-    wait.until(ec.presence_of_element_located((By.ID, "pesan")))
-    assert "Anda telah keluar" in browser.find_element(By.ID, "pesan").text
-    browser.get(f"{base}/lacak")
-    assert browser.current_url.startswith(f"{base}/masuk")
+    wait.until(ec.url_contains(f"{base}/masuk"))
+    assert browser.get_cookie("mpp_sesi") is None
+
+    # Back: the personal page is not kept, and asking again shows no application
+    browser.back()
+    wait.until(ec.url_contains(f"{base}/masuk"))
+    assert not browser.find_elements(By.CSS_SELECTOR, "article.permohonan")
+    assert "Lacak Permohonan" not in browser.title
+
+    # the old cookie, replayed, opens nothing
+    replay = requests.get(f"{base}/lacak", cookies={"mpp_sesi": old_cookie["value"]}, allow_redirects=False,
+                          timeout=10)
+    assert replay.status_code == 303 and replay.headers["Location"].startswith("/masuk")

@@ -43,3 +43,23 @@ def test_bad_names_and_existing_folders_are_refused(tmp_path):
     scaffold("desa", tmp_path)
     with pytest.raises(ConfigError, match="already exists"):
         scaffold("desa", tmp_path)
+
+
+def test_the_generated_code_passes_the_repository_ruff_config(tmp_path):
+    made = scaffold("kantor_desa", tmp_path)
+    for config in ([], ["--config", str(ROOT / "pyproject.toml")]):
+        done = subprocess.run([sys.executable, "-m", "ruff", "check", *config, "--no-cache", str(made.root)],
+                              cwd=made.root, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"ruff {' '.join(config)}: {done.stdout[-3000:]}"
+
+
+def test_installing_the_package_leaves_no_build_output_in_its_source(tmp_path):
+    made = scaffold("kantor_desa", tmp_path / "src")
+    target = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                           "--no-index", "--target", str(target), str(made.root)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (target / made.package / "adapter.py").is_file() and (target / made.package / "statuses.yaml").is_file()
+    left = sorted(p.name for p in made.root.iterdir() if p.name == "build" or p.name.endswith(".egg-info"))
+    assert left == [], f"an install left {left} in the package's source"
