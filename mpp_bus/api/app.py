@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI
 
 from mpp_bus import __version__
-from mpp_bus.api import admin, catalog, identity, pages, performance, submissions, tracking
+from mpp_bus.api import admin, apply_pages, catalog, identity, pages, performance, submissions, tracking
 from mpp_bus.api.audit import AuditLog
 from mpp_bus.api.auth import TokenVerifier
 from mpp_bus.api.context import ApiContext, FormLookup, IdentityLookup, IdentityMatch
@@ -96,7 +96,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         ],
     )
     app.state.context = ctx
-    for module in (catalog, tracking, submissions, performance, identity, admin, pages):
+    for module in (catalog, tracking, submissions, performance, identity, admin, apply_pages, pages):
         app.include_router(module.router)
     install_error_pages(app)
     # The last added runs first: headers go on every response, the 413s and the CSRF cookie's included.
