@@ -55,9 +55,19 @@ def _typed(schema: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
             continue
         if spec.get("type") == "integer" and value.lstrip("-").isdigit():
             form[name] = int(value)
+        elif spec.get("type") == "number" and _is_number(value.replace(",", ".")):
+            form[name] = float(value.replace(",", "."))  # a decimal comma, as Indonesians write it
         else:
             form[name] = value
     return form
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip().lower() not in {"nan", "inf", "-inf", "infinity", "-infinity"}
 
 
 def _page(request: Request, ctx: ApiContext, who: Any, agency_id: str, code: str, *, values: dict[str, str],
