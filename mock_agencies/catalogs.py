@@ -196,7 +196,8 @@ _KUP = "UU 6/1983 tentang KUP s.t.d.t.d. UU 7/2021 (HPP); PMK 81/2024"
 TAX_SERVICES: tuple[Service, ...] = (
     Service("NPWP-01", "Pendaftaran NPWP", "Pendaftaran Nomor Pokok Wajib Pajak orang pribadi dan badan.",
             "PENDAFTARAN", ("KTP_EL", "KK"), "Kartu NPWP", 1, 0, _KUP, ("TATAP_MUKA", "DARING"), "NPWP"),
-    Service("EFIN-01", "Aktivasi EFIN", "Aktivasi Electronic Filing Identification Number.",
+    Service("EFIN-01", "Aktivasi EFIN", "Aktivasi EFIN (nomor identitas pelaporan pajak secara elektronik) untuk "
+            "menyampaikan SPT dan memakai layanan pajak daring.",
             "LAYANAN_ELEKTRONIK",
             ("KTP_EL", "NPWP"), "EFIN", 1, 0, "PER-04/PJ/2020", ("TATAP_MUKA", "DARING", "MOBIL_PAJAK"), "EFIN"),
     Service("SKF-01", "Surat Keterangan Fiskal", "Keterangan status kepatuhan wajib pajak.", "KETERANGAN",

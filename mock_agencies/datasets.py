@@ -73,14 +73,16 @@ class Layout:
     """How an agency writes one application, as a template with its fields in the order all three agencies use.
 
     `${name}` marks a field and the text between fields is written as is. Times are written with a TimeFormat (a
-    zone designator belongs to the template), the status with str(), the document number as document[0] % number
-    or, when there is none, as document[1]; `quote` escapes the constant part of a document number (for XML).
+    zone designator belongs to the template), the status with `status_text` (str() unless the agency writes more
+    with a status, such as the note that says what to fix), the document number as document[0] % number or, when
+    there is none, as document[1]; `quote` escapes the constant part of a document number (for XML).
     """
 
     FIELDS = ("id", "service", "nik", "status", "status_at", "submitted_at", "sla_due", "document", "updated_at")
 
     def __init__(self, template: str, *, status_at: TimeFormat, submitted_at: TimeFormat, sla_due: DayTable,
-                 updated_at: TimeFormat, document: tuple[str, str], quote: Callable[[str], str] = str) -> None:
+                 updated_at: TimeFormat, document: tuple[str, str], quote: Callable[[str], str] = str,
+                 status_text: Callable[[str | int], str] = str) -> None:
         parts = re.split(r"\$\{(\w+)\}", template)
         if tuple(parts[1::2]) != self.FIELDS or document[0].count("%s") != 1:
             raise ValueError(f"a layout has the fields {', '.join(self.FIELDS)} in this order, and one %s in "
@@ -92,14 +94,15 @@ class Layout:
         self.sla_due = sla_due
         self.document = document
         self.quote = quote
+        self.status_text = status_text
 
     def write(self, r: App) -> str:
         """One record object in this layout: for overlaid records and pages with record faults (the rest are
         written by Dataset._render_run, which must give the same text)."""
         t = self.text
         doc = self.document[1] if r.document_number is None else self.document[0] % self.quote(r.document_number)
-        return (f"{t[0]}{r.id}{t[1]}{r.service.code}{t[2]}{r.nik}{t[3]}{r.status}{t[4]}{self.status_at(r.status_at)}"
-                f"{t[5]}{self.submitted_at(r.submitted_at)}{t[6]}{self.sla_due[r.sla_due_day]}{t[7]}{doc}{t[8]}"
+        return (f"{t[0]}{r.id}{t[1]}{r.service.code}{t[2]}{r.nik}{t[3]}{self.status_text(r.status)}{t[4]}"
+                f"{self.status_at(r.status_at)}{t[5]}{self.submitted_at(r.submitted_at)}{t[6]}{self.sla_due[r.sla_due_day]}{t[7]}{doc}{t[8]}"
                 f"{self.updated_at(r.updated_at)}{t[9]}")
 
 
@@ -377,7 +380,8 @@ class Dataset:
                           settle + layout.updated_at.offset)
                          for s, sla, unit, settle in zip(self.services, self._sla, self._units, self._settle,
                                                          strict=True))
-        paths = tuple((text[3] + str(p[-1]) + text[4], p[-1] in self._issued, len(p) - 1) for p in self._paths)
+        paths = tuple((text[3] + layout.status_text(p[-1]) + text[4], p[-1] in self._issued, len(p) - 1)
+                      for p in self._paths)
         # the earliest submission and the latest update of a base record, and the longest SLA, with a day to spare
         # on either side for a time zone
         earliest = self.start - 600 - max(p[2] for p in paths) * max(self._units) * 5 - 3600

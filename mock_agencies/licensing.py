@@ -248,6 +248,17 @@ class LicensingServer(AgencyServer):
         return json_response(status, {"error": code, "error_description": message}, headers)
 
 
+# What the office writes beside REVISION_REQUIRED: what the applicant must fix, in the applicant's language.
+REVISION_NOTE = ("Dokumen persyaratan belum lengkap atau tidak terbaca. Unggah ulang pindaian yang jelas dari "
+                 "dokumen yang diminta, lalu ajukan kembali.")
+
+
+def _status_json(status: str | int) -> str:
+    """The status as the office writes it, with its revision note when it asks the applicant to fix something."""
+    text = json.dumps(status)
+    return f'{text},"revision_note":{json.dumps(REVISION_NOTE)}' if status == "REVISION_REQUIRED" else text
+
+
 # A business's capital above this is not micro or small (PP 7/2021): an IUMK is refused.
 MAX_IUMK_CAPITAL = 5_000_000_000
 
@@ -277,11 +288,11 @@ def _form_problem(dataset: Dataset, body: dict[str, Any]) -> str | None:
     return None
 
 
-LAYOUT = Layout('{"id":"${id}","service_code":"${service}","applicant_nik":"${nik}","status":"${status}",'
+LAYOUT = Layout('{"id":"${id}","service_code":"${service}","applicant_nik":"${nik}","status":${status},'
                 '"status_at":"${status_at}Z","submitted_at":"${submitted_at}Z","sla_due_date":"${sla_due}",'
                 '"document_number":${document},"updated_at":"${updated_at}Z"}',
                 status_at=UTC_SECONDS, submitted_at=UTC_SECONDS, sla_due=ISO_DAYS, updated_at=UTC_SECONDS,
-                document=('"%s"', "null"))
+                document=('"%s"', "null"), status_text=_status_json)
 
 
 def _page(items: str, last: tuple[int, str] | None) -> Response:
@@ -296,6 +307,8 @@ def _item(r: App, corruption: int | None) -> str:
                             "status_at": rfc3339(r.status_at), "submitted_at": rfc3339(r.submitted_at),
                             "sla_due_date": iso_date(r.sla_due_day), "document_number": r.document_number,
                             "updated_at": rfc3339(r.updated_at)}
+    if r.status == "REVISION_REQUIRED":
+        item["revision_note"] = REVISION_NOTE
     if corruption == BAD_NIK:
         item["applicant_nik"] = r.nik[:6] + "XX" + r.nik[8:]
     elif corruption == MISSING_ID:

@@ -119,6 +119,16 @@ class TaxServer(AgencyServer):
         return json_response(status, {"kode": code, "pesan": message}, headers)
 
 
+# What the tax office writes beside status 25 (perlu perbaikan): what the taxpayer must fix.
+CATATAN_PERBAIKAN = ("Formulir permohonan belum ditandatangani dan NPWP pada surat permohonan tidak sesuai. "
+                     "Perbaiki formulir lalu unggah kembali melalui layanan daring atau serahkan di KPP.")
+
+
+def _kode_status(status: str | int) -> str:
+    """The status code as the office writes it, with the note of what to fix when it asks for a revision."""
+    return f'{status},"catatan_perbaikan":{json.dumps(CATATAN_PERBAIKAN)}' if status == 25 else str(status)
+
+
 _BY_REFERENCE = "/v2/permohonan/referensi/"
 
 
@@ -148,7 +158,7 @@ LAYOUT = Layout('{"no_permohonan":"${id}","kode_layanan":"${service}","npwp_or_n
                 '"tgl_status":"${status_at}","tgl_pengajuan":"${submitted_at}","jatuh_tempo":"${sla_due}",'
                 '"no_dokumen":${document},"terakhir_diubah":"${updated_at}"}',
                 status_at=WIB_MINUTES, submitted_at=WIB_MINUTES, sla_due=SLASH_DAYS, updated_at=WIB_SECONDS,
-                document=('"%s"', "null"))
+                document=('"%s"', "null"), status_text=_kode_status)
 
 
 def _item(r: App, corruption: int | None) -> str:
@@ -158,6 +168,8 @@ def _item(r: App, corruption: int | None) -> str:
                             "kode_status": r.status, "tgl_status": wib_minutes(r.status_at),
                             "tgl_pengajuan": wib_minutes(r.submitted_at), "jatuh_tempo": slash_date(r.sla_due_day),
                             "no_dokumen": r.document_number, "terakhir_diubah": wib_seconds(r.updated_at)}
+    if r.status == 25:
+        item["catatan_perbaikan"] = CATATAN_PERBAIKAN
     if corruption == BAD_NIK:
         item["npwp_or_nik"] = r.nik[:10]
     elif corruption == MISSING_ID:

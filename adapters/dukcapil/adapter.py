@@ -115,7 +115,8 @@ class DukcapilAdapter(AgencyAdapter[DukcapilConfig]):
         return {
             "agency_id": self.agency_id, "code": s.Kode, "name": s.Nama,
             "description": describe(s.Deskripsi or "", other),
-            "category": s.Kategori, "requirements": requirements, "output_document": s.DokumenHasil or "",
+            "category": self.vocabulary.category_of(s.Kategori), "requirements": requirements,
+            "output_document": s.DokumenHasil or "",
             "sla_working_days": int(s.SlaHariKerja), "fee_idr": int(s.Biaya or 0), "legal_basis": s.DasarHukum or "",
             "channels": self.vocabulary.channels_of(s.Kanal or []),
         }

@@ -53,6 +53,7 @@ from mpp_bus.transport import (
     format_datetime,
     keyset_read,
     map_items,
+    note,
     parse_datetime,
 )
 
@@ -107,7 +108,8 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
         requirements, other = self.vocabulary.requirements(s.get("requirements") or [])
         return {
             "agency_id": self.agency_id, "code": s["code"], "name": s["name"],
-            "description": describe(s.get("description") or "", other), "category": s["category"],
+            "description": describe(s.get("description") or "", other),
+            "category": self.vocabulary.category_of(s.get("category")),
             "requirements": requirements, "output_document": s.get("output_document") or "",
             "sla_working_days": int(s["sla_days"]), "fee_idr": int(s.get("fee_idr") or 0),
             "legal_basis": s.get("legal_basis") or "", "channels": self.vocabulary.channels_of(s.get("channels") or []),
@@ -136,7 +138,7 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
             "applicant_nik": checked_nik(a.get("applicant_nik")), "status": self.status_mapping(a["status"]),
             "agency_status": a["status"], "status_at": status_at, "submitted_at": submitted,
             "sla_due_date": date.fromisoformat(due) if due else None, "output_document": a.get("document_number"),
-            "source_updated_at": updated,
+            "revision_note": note(a.get("revision_note")), "source_updated_at": updated,
         }
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from mpp_bus.api.context import Context
 from mpp_bus.api.models import AgencyRef, Labelled, Page, Region, ServiceDetail, ServiceSummary
-from mpp_bus.canonical import Channel, Document
+from mpp_bus.canonical import Channel, Document, category_label
 from mpp_bus.canonical.entities import REGION_CODE
 from mpp_bus.errors import ConfigError
 from mpp_bus.regions import province, regency
@@ -41,7 +41,9 @@ def search(
 
 @router.get("/categories", summary="Categories of the services on offer")
 def list_categories(ctx: Context) -> list[Labelled]:
-    return [Labelled(code=name, label=f"{name} ({count})") for name, count in ctx.store.service_categories()]
+    """The category vocabulary's codes in use, each with its Indonesian label and how many services it holds."""
+    return [Labelled(code=code, label=f"{category_label(code)} ({count})")
+            for code, count in ctx.store.service_categories()]
 
 
 @router.get("/services/{agency_id}/{code}", summary="One service: requirements, fee, SLA and where it is offered",
@@ -69,6 +71,7 @@ def summary(row: CatalogService) -> ServiceSummary:
         code=row.code,
         name=row.name,
         category=row.category,
+        category_label=category_label(row.category),
         sla_working_days=row.sla_working_days,
         fee_idr=row.fee_idr,
         channels=[channel_of(c) for c in row.channels],

@@ -50,7 +50,8 @@ class ServiceSummary(_Body):
     agency: AgencyRef
     code: str
     name: str
-    category: str
+    category: str = Field(description="Code from the shared category vocabulary, e.g. kesehatan.")
+    category_label: str = Field(description="Indonesian label of the category a citizen reads.")
     sla_working_days: int
     fee_idr: int
     channels: list[Labelled]
@@ -101,6 +102,8 @@ class ApplicationView(_Body):
                                                 "(needs_revision).")
     sla_paused_days: int = Field(0, description="Days the clock was paused for revisions; the due date moves by them.")
     output_document: str | None
+    revision_note: str | None = Field(None, description="What to fix, in the agency's words, while the status is "
+                                                        "needs_revision and the agency says.")
     freshness: Freshness
     history: list[StatusChange]
 

@@ -29,7 +29,7 @@ from mpp_bus.api.oidc import OidcError
 from mpp_bus.api.session import SESSION_COOKIE, SIGN_IN_COOKIE, safe_return_path
 from mpp_bus.api.submissions import submission_view
 from mpp_bus.api.tracking import TRACKING_PURPOSE, applications_of
-from mpp_bus.canonical import Channel, Status
+from mpp_bus.canonical import Channel, Status, category_label
 from mpp_bus.canonical.entities import REGION_CODE
 from mpp_bus.regions import provinces, regencies
 from mpp_bus.store import CatalogFilter
@@ -254,7 +254,7 @@ def catalog_page(
     where = CatalogFilter(text=(q or "").strip() or None, category=kategori or None, region=region,
                                   channel=channel)
     total, rows = ctx.store.search_services(where, limit=PAGE_SIZE, offset=(halaman - 1) * PAGE_SIZE)
-    kategori_list = ctx.store.service_categories()
+    kategori_list = [(code, category_label(code), count) for code, count in ctx.store.service_categories()]
     return private(templates.TemplateResponse(request, "layanan.html", {
         "who": who,
         "layanan": [summary(r) for r in rows],

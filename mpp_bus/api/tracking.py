@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, status
 from mpp_bus.api.audit import Outcome
 from mpp_bus.api.context import ApiContext, Citizen, Context, Purpose
 from mpp_bus.api.models import AgencyName, ApplicationView, Freshness, StatusChange
+from mpp_bus.canonical import Status
 from mpp_bus.canonical.sla import sla_clock
 from mpp_bus.store import CitizenApplication
 
@@ -74,6 +75,8 @@ def view(app: CitizenApplication, ctx: ApiContext, now: datetime, stale_after: t
         sla_paused=clock.paused,
         sla_paused_days=clock.paused_days,
         output_document=app.output_document,
+        # An old note is no instruction once the agency moved on: shown only while it waits for the citizen.
+        revision_note=app.revision_note if app.status is Status.NEEDS_REVISION else None,
         freshness=Freshness(last_synced_at=app.freshness,
                             stale=app.freshness is None or now - app.freshness > stale_after),
         history=[StatusChange(status=h.status, label=h.status.label, agency_status=h.agency_status,

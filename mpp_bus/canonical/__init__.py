@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mpp_bus.canonical.entities import ENTITIES, Agency, Application, Level, Service, StatusEvent
 from mpp_bus.canonical.status import LABELS, PROGRESS, TERMINAL, TRANSITIONS, Status, can_follow, is_later, reachable
-from mpp_bus.canonical.vocabulary import Channel, Document
+from mpp_bus.canonical.vocabulary import Category, Channel, Document, category_label
 
 __all__ = [
     "ENTITIES",
@@ -14,6 +14,7 @@ __all__ = [
     "TRANSITIONS",
     "Agency",
     "Application",
+    "Category",
     "Channel",
     "Document",
     "Level",
@@ -21,6 +22,7 @@ __all__ = [
     "Status",
     "StatusEvent",
     "can_follow",
+    "category_label",
     "is_later",
     "reachable",
 ]

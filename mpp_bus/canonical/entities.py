@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from mpp_bus.canonical.status import Status
-from mpp_bus.canonical.vocabulary import Channel, Document
+from mpp_bus.canonical.vocabulary import Category, Channel, Document
 from mpp_bus.privacy.nik import nik_problem
 
 REGION_CODE = r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$"
@@ -66,7 +66,7 @@ class Service(_Canonical):
     code: Annotated[str, Field(pattern=RECORD_ID, description="The agency's own service code.")]
     name: Annotated[str, Field(min_length=1, max_length=300, description="Name in Indonesian.")]
     description: Annotated[str, Field(max_length=4000)] = ""
-    category: Annotated[str, Field(min_length=1, max_length=100)]
+    category: Category = Field(description="From the shared category vocabulary; each adapter maps its agency's own.")
     requirements: list[Document] = Field(default_factory=list, description="Codes from the shared vocabulary.")
     output_document: Annotated[str, Field(max_length=300)] = ""
     sla_working_days: Annotated[int, Field(ge=0, le=3650)]
@@ -97,6 +97,11 @@ class Application(_Canonical):
     submitted_at: AwareDatetime
     sla_due_date: date | None = None
     output_document: Annotated[str | None, Field(max_length=300)] = None
+    revision_note: Annotated[str | None, Field(
+        max_length=1000,
+        description="What the citizen must fix, in the agency's words, when it says (mostly with needs_revision). "
+                    "Free text: the store keeps it with NIK-like numbers, phones and e-mail addresses masked.",
+    )] = None
     source_updated_at: AwareDatetime
 
 

@@ -1,7 +1,13 @@
-"""Shared vocabularies: requirement documents and service channels.
+"""Shared vocabularies: requirement documents, service channels and service categories.
 
 A citizen enters a requirement once and every service can reuse it, so requirement codes come from one list. To add
 a document, add it here (and regenerate the schemas with ``mpp-bus schemas write``).
+
+Categories are one list for the whole catalog, so a citizen filters "Kesehatan" once rather than ``health`` at one
+agency and ``KESEHATAN`` at another. Each adapter maps its agency's own category codes onto these in its
+``vocabulary.yaml``; an agency category missing from that table rejects the service (skippable, named in
+quarantine) rather than filing it under ``lainnya``: a service misfiled quietly would stay misfiled, while a reject
+is seen at once and fixed with one line of data.
 """
 
 from __future__ import annotations
@@ -109,6 +115,59 @@ CHANNEL_LABELS: dict[Channel, str] = {
     Channel.SELF_SERVICE: "layanan mandiri",
     Channel.ELECTRONIC: "layanan elektronik",
 }
+
+
+class Category(StrEnum):
+    """Service categories of the catalog: the agencies' services plus the usual counters of an MPP."""
+
+    KEPENDUDUKAN = "kependudukan"
+    PERIZINAN_USAHA = "perizinan_usaha"
+    PERIZINAN_BANGUNAN = "perizinan_bangunan"
+    LINGKUNGAN_HIDUP = "lingkungan_hidup"
+    KESEHATAN = "kesehatan"
+    PERPAJAKAN = "perpajakan"
+    PENDIDIKAN = "pendidikan"
+    SOSIAL = "sosial"
+    TRANSPORTASI = "transportasi"
+    KETENAGAKERJAAN = "ketenagakerjaan"
+    PERTANAHAN = "pertanahan"
+    KEIMIGRASIAN = "keimigrasian"
+    KEPOLISIAN = "kepolisian"
+    KEAGAMAAN = "keagamaan"
+    JAMINAN_SOSIAL = "jaminan_sosial"
+    LAINNYA = "lainnya"
+
+    @property
+    def label(self) -> str:
+        return CATEGORY_LABELS[self]
+
+
+CATEGORY_LABELS: dict[Category, str] = {
+    Category.KEPENDUDUKAN: "Kependudukan dan pencatatan sipil",
+    Category.PERIZINAN_USAHA: "Perizinan berusaha",
+    Category.PERIZINAN_BANGUNAN: "Bangunan gedung dan tata ruang",
+    Category.LINGKUNGAN_HIDUP: "Lingkungan hidup dan sumber daya alam",
+    Category.KESEHATAN: "Kesehatan",
+    Category.PERPAJAKAN: "Perpajakan",
+    Category.PENDIDIKAN: "Pendidikan",
+    Category.SOSIAL: "Sosial",
+    Category.TRANSPORTASI: "Perhubungan dan transportasi",
+    Category.KETENAGAKERJAAN: "Ketenagakerjaan",
+    Category.PERTANAHAN: "Pertanahan",
+    Category.KEIMIGRASIAN: "Keimigrasian",
+    Category.KEPOLISIAN: "Kepolisian",
+    Category.KEAGAMAAN: "Keagamaan",
+    Category.JAMINAN_SOSIAL: "Jaminan sosial",
+    Category.LAINNYA: "Lainnya",
+}
+
+
+def category_label(code: str) -> str:
+    """The Indonesian label of a stored category code; a code from before the vocabulary is shown as it is."""
+    try:
+        return Category(code).label
+    except ValueError:
+        return code
 
 
 # A service's output document is free text from the agency's catalog ("Kartu NPWP", "KTP-el"); these are the names

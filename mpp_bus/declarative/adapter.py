@@ -363,11 +363,4 @@ def _inline_statuses(doc: dict[str, Any], source: str) -> StatusMapping:
 
 
 def _inline_vocabulary(doc: dict[str, Any], source: str) -> Vocabulary:
-    from mpp_bus.canonical import Channel, Document
-
-    try:
-        documents = {str(k): (Document(v) if v is not None else None) for k, v in (doc.get("documents") or {}).items()}
-        channels = {str(k): Channel(v) for k, v in (doc.get("channels") or {}).items()}
-    except ValueError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
-    return Vocabulary(int(doc.get("version", 1)), documents, channels, source)
+    return Vocabulary.from_document(doc, source)

@@ -20,7 +20,7 @@ from typing import Any
 
 from mpp_bus.canonical.status import Status, can_follow, is_later
 from mpp_bus.engine.result import StageTimes
-from mpp_bus.privacy import NikHasher, mask
+from mpp_bus.privacy import NikHasher, mask, redact_text
 from mpp_bus.store import ApplicationRow, ApplicationWriter, Current, PageTransaction, RunCounts, StatusEventRow
 
 _STATUS = {s.value: s for s in Status}
@@ -167,13 +167,16 @@ def prepare_applications(
         submitted = r["submitted_at"]
         due = r.get("sla_due_date")
         document = r.get("output_document")
+        note = r.get("revision_note")
+        if note:  # agency free text: it may name a NIK, a phone or an e-mail, which the store never keeps
+            note = redact_text(note)
         service = r["service_code"]
         hashed = nik_hash(nik)
         # What "the same content" means at an equal source time: every stored field, times as microseconds since
         # the epoch (formatting an aware datetime as text costs several times more).
         content_hash = blake2b(
             f"{service}|{hashed}|{value}|{agency_status}|{(status_at - epoch) // micro}|{(submitted - epoch) // micro}|"
-            f"{due and due.toordinal()}|{document}|{(updated - epoch) // micro}".encode(),
+            f"{due and due.toordinal()}|{document}|{(updated - epoch) // micro}{f'|{note}' if note else ''}".encode(),
             digest_size=16,
         ).hexdigest()
         updated_enc = enc(updated)
@@ -184,7 +187,7 @@ def prepare_applications(
             index, status, updated_enc, content_hash,
             new_row(ApplicationRow, (agency_id, app_id, service, hashed, nik[:2] + masked + nik[-2:], value,
                                      agency_status, status_at_enc, enc(submitted), enc_date(due), document,
-                                     updated_enc, content_hash, now_enc)),
+                                     updated_enc, content_hash, now_enc, note)),
             (agency_id, app_id, value, agency_status, status_at_enc, key),
         )
         group = by_id.get(app_id)

@@ -62,6 +62,7 @@ class CitizenApplication:
     output_document: str | None
     synced_at: datetime
     freshness: datetime | None
+    revision_note: str | None = None  # what to fix, in the agency's words (redacted)
 
     @property
     def status_label(self) -> str:
@@ -180,6 +181,7 @@ def citizen_applications(conn: Connection, nik_hash: str) -> list[CitizenApplica
             output_document=r.output_document,
             synced_at=r.synced_at,
             freshness=r.freshness,
+            revision_note=r.revision_note,
         )
         for r in conn.execute(stmt)
     ]

@@ -90,6 +90,7 @@ applications = Table(
     Column("source_updated_at", UtcDateTime(), nullable=False),
     Column("content_hash", String(32), nullable=False),
     Column("synced_at", UtcDateTime(), nullable=False),
+    Column("revision_note", String(1000)),  # migration 0012
 )
 
 # No foreign key to applications: history is written only by the engine, next to its application, and a per-row

@@ -10,8 +10,8 @@ types at the boundary.
   counts records), or ``paginator(name, ...)``; ``Keyset`` for incremental reads, ``SinceFilter`` for how the
   agency's "changed since" filter behaves (inclusive or exclusive, second, minute or day);
 - incremental reads: ``keyset_read`` (the one keyset read loop: the adapter says how to fetch a page and map an item);
-- records: ``AgencyAdapter`` (the base class), ``KeysetPage``, ``map_items``, ``Vocabulary``, ``checked_nik``,
-  ``checked_times``, ``describe``, ``reject``, ``run_check``;
+- records: ``AgencyAdapter`` (the base class), ``KeysetPage``, ``map_items``, ``Vocabulary``, ``note``,
+  ``checked_nik``, ``checked_times``, ``describe``, ``reject``, ``run_check``;
 - values: ``parse_date``, ``parse_datetime``, ``format_datetime`` and the named ``converter(...)``;
 - retries: ``retry_policy`` from an agency's ``RetryConfig``; ``NO_RETRY`` for a person waiting.
 """
@@ -71,6 +71,7 @@ from mpp_bus.transport.records import (
     checked_times,
     describe,
     map_items,
+    note,
     reject,
     run_check,
 )
@@ -140,6 +141,7 @@ __all__ = [
     "format_datetime",
     "keyset_read",
     "map_items",
+    "note",
     "paginator",
     "parse_csv",
     "parse_date",

@@ -12,6 +12,8 @@ Named converters are what a declarative field mapping uses (``as: "datetime:DD-M
     nik                            a NIK, checked (a bad one is a skippable record)
     status                         an agency status code through the adapter's status mapping table
     documents, channels            lists of agency codes through the adapter's vocabulary table
+    category                       an agency category code through the adapter's vocabulary table
+    note                           free text (what to fix): spaces collapsed, cut to its limit, empty as null
     describe:FIELD                 a description with the requirements in FIELD that have no canonical document
 
 FORMAT is either ``strftime`` (``%d-%m-%Y``) or the tokens ``YYYY MM DD HH mm ss`` (``DD/MM/YYYY``).
@@ -111,12 +113,13 @@ def _split(spec: str) -> tuple[str, str | None, str | None]:
     return name.strip(), (fmt.strip() or None), (zone_name.strip() if zone_name else None)
 
 
-CONVERTERS = ("str", "int", "date", "datetime", "nik", "status", "documents", "channels", "describe")
+CONVERTERS = ("str", "int", "date", "datetime", "nik", "note", "status", "documents", "channels", "category",
+              "describe")
 
 
 def converter(spec: str, *, statuses: StatusMapping | None = None, vocabulary: Vocabulary | None = None) -> Converter:
     """The converter named by ``spec`` (see the module docstring); tables come from the adapter."""
-    from mpp_bus.transport.records import checked_nik, describe  # records imports this module for its helpers
+    from mpp_bus.transport.records import checked_nik, describe, note  # records imports this module for helpers
 
     name, fmt, tz = _split(spec)
     if name not in CONVERTERS:
@@ -132,6 +135,8 @@ def converter(spec: str, *, statuses: StatusMapping | None = None, vocabulary: V
         return Converter(spec, lambda v, r: parse_datetime(str(v), fmt, tz), lambda m: format_datetime(m, fmt, tz))
     if name == "nik":
         return Converter(spec, lambda v, r: checked_nik(v))
+    if name == "note":
+        return Converter(spec, lambda v, r: note(v))
     if name == "status":
         if statuses is None:
             raise ConfigError("converter 'status' needs a status mapping table (`statuses`)")
@@ -142,6 +147,8 @@ def converter(spec: str, *, statuses: StatusMapping | None = None, vocabulary: V
         return Converter(spec, lambda v, r: vocabulary.requirements(v or [])[0])
     if name == "channels":
         return Converter(spec, lambda v, r: vocabulary.channels_of(v or []))
+    if name == "category":
+        return Converter(spec, lambda v, r: vocabulary.category_of(v))
     if not fmt:
         raise ConfigError("converter 'describe' needs the requirements field: `describe:<field>`")
     return Converter(spec, lambda v, r: describe(str(v or ""), vocabulary.requirements(r.get(fmt) or [])[1]))

@@ -15,7 +15,7 @@ import base64
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 import yaml
 
-from mpp_bus.canonical import Channel, Document
+from mpp_bus.canonical import Category, Channel, Document
 from mpp_bus.contract import CheckResult, Cursor, Page, Reject
 from mpp_bus.errors import (
     AdapterError,
@@ -43,7 +43,8 @@ RECORD_ERRORS: tuple[type[Exception], ...] = (SkippableError, KeyError, ValueErr
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """An agency's requirement-document and channel codes mapped onto the canonical vocabularies, from YAML::
+    """An agency's requirement-document, channel and category codes mapped onto the canonical vocabularies, from
+    YAML::
 
         version: 1
         documents:
@@ -51,23 +52,36 @@ class Vocabulary:
           PETA_LOKASI: null      # no canonical document yet: shown in the description, never dropped
         channels:
           langsung: direct
+        categories:
+          health: kesehatan      # an agency category missing here rejects the service (skippable)
     """
 
     version: int
     documents: Mapping[str, Document | None]
     channels: Mapping[str, Channel]
     source: str
+    categories: Mapping[str, Category] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Vocabulary:
         try:
             doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"vocabulary mapping {path}: {exc}") from exc
+        return cls.from_document(doc, path.name)
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any], source: str) -> Vocabulary:
+        """The table from its parsed YAML (a file's, or inline in a declarative spec); ``source`` names it in
+        errors and in the reasons of rejects."""
+        try:
             documents = {str(k): (Document(v) if v is not None else None)
                          for k, v in (doc.get("documents") or {}).items()}
             channels = {str(k): Channel(v) for k, v in (doc.get("channels") or {}).items()}
-            return cls(int(doc.get("version", 1)), documents, channels, path.name)
-        except (OSError, ValueError, TypeError, yaml.YAMLError) as exc:
-            raise ConfigError(f"vocabulary mapping {path}: {exc}") from exc
+            categories = {str(k): Category(v) for k, v in (doc.get("categories") or {}).items()}
+            return cls(int(doc.get("version", 1)), documents, channels, source, categories)
+        except (AttributeError, ValueError, TypeError) as exc:
+            raise ConfigError(f"vocabulary mapping {source}: {exc}") from exc
 
     def requirements(self, codes: Iterable[str]) -> tuple[list[str], list[str]]:
         """(canonical document codes, agency codes with no canonical document yet); unknown codes are skippable."""
@@ -83,6 +97,14 @@ class Vocabulary:
             elif target.value not in canonical:
                 canonical.append(target.value)
         return canonical, other
+
+    def category_of(self, code: object) -> str:
+        """The canonical category of an agency category code; an unknown one is skippable, naming the table."""
+        key = str(code).strip() if code is not None else ""
+        if key not in self.categories:
+            raise SkippableError(f"unknown category {key[:40]!r}: add it under `categories` in {self.source} "
+                                 f"(version {self.version}) and re-run")
+        return self.categories[key].value
 
     def channels_of(self, codes: Iterable[str]) -> list[str]:
         out: list[str] = []
@@ -100,6 +122,18 @@ def describe(description: str, other_requirements: list[str]) -> str:
         return description
     names = ", ".join(code.replace("_", " ") for code in other_requirements)
     return f"{description}\n\nPersyaratan lain: {names}.".strip()
+
+
+NOTE_LENGTH = 1000  # Application.revision_note's limit
+
+
+def note(value: object) -> str | None:
+    """An agency's free-text note (what to fix) as the canonical model takes it: None when empty, cut to its limit
+    rather than failing the record (a long note is still worth showing)."""
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text[:NOTE_LENGTH] or None
 
 
 def checked_nik(value: object) -> str:

@@ -2,6 +2,8 @@
 
 ``recorded/tax_python_adapter_run.json`` is a run of the Python tax adapter (version 1.0.0) against the mock tax
 office (seed 11, 400 citizens, 240 applications, pages of 50): every canonical record and every page cursor.
+Changed since on purpose, and only there: categories are the canonical ones (the tax vocabulary's `categories`),
+the EFIN description is the mock's Indonesian text, and each record carries the office's revision note (status 25).
 """
 
 from __future__ import annotations

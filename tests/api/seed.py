@@ -107,15 +107,15 @@ def seed(store: Store, settings: ApiSettings | None = None) -> Seeded:
     sragen = ScriptedAgency.of("dpmptsp-3314", "DPMPTSP Kabupaten Sragen", Level.KABUPATEN_KOTA, "33.14")
     djp = ScriptedAgency.of("djp", "Direktorat Jenderal Pajak", Level.PUSAT, None)
     sragen.records[StreamName.CATALOG] = [
-        service("dpmptsp-3314", "PBG", "Persetujuan Bangunan Gedung", "Perizinan",
+        service("dpmptsp-3314", "PBG", "Persetujuan Bangunan Gedung", "perizinan_bangunan",
                 ["KTP_EL", "SERTIFIKAT_TANAH", "GAMBAR_TEKNIS"], ["direct", "electronic"], ["33.14"]),
-        service("dpmptsp-3314", "SIP", "Surat Izin Praktik Dokter", "Kesehatan", ["STR", "IJAZAH"], ["direct"], [],
+        service("dpmptsp-3314", "SIP", "Surat Izin Praktik Dokter", "kesehatan", ["STR", "IJAZAH"], ["direct"], [],
                 sla=5),
     ]
     djp.records[StreamName.CATALOG] = [
-        service("djp", "NPWP-OP", "Pendaftaran NPWP Orang Pribadi", "Perpajakan", ["KTP_EL"],
+        service("djp", "NPWP-OP", "Pendaftaran NPWP Orang Pribadi", "perpajakan", ["KTP_EL"],
                 ["electronic", "mobile"], [], sla=1),
-        service("djp", "EFIN", "Aktivasi EFIN", "Perpajakan", ["KTP_EL", "NPWP"], ["direct"], ["32.73"], sla=1),
+        service("djp", "EFIN", "Aktivasi EFIN", "perpajakan", ["KTP_EL", "NPWP"], ["direct"], ["32.73"], sla=1),
     ]
     for agency in (sragen, djp):
         engine.sync(agency, StreamName.CATALOG)

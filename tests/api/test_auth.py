@@ -16,8 +16,9 @@ from tests.api.seed import JWT_SECRET, SITI, api_settings
 
 
 def _claims(**extra):
+    # Built when the module is collected: valid long enough for a slow full run to reach these tests.
     now = int(time.time())
-    return {"sub": "siti", "iat": now, "exp": now + 600, "nik": SITI, **extra}
+    return {"sub": "siti", "iat": now, "exp": now + 3000, "nik": SITI, **extra}
 
 
 @pytest.mark.parametrize("headers, why", [
@@ -26,7 +27,7 @@ def _claims(**extra):
     ({"Authorization": "Bearer not-a-jwt"}, "not valid"),
     ({"Authorization": "Bearer " + jwt.encode(_claims(), "another-secret-of-32-characters!!", "HS256")}, "not valid"),
     ({"Authorization": "Bearer " + jwt.encode(_claims(exp=int(time.time()) - 3600), JWT_SECRET, "HS256")}, "expired"),
-    ({"Authorization": "Bearer " + jwt.encode({"nik": SITI, "exp": int(time.time()) + 60}, JWT_SECRET, "HS256")},
+    ({"Authorization": "Bearer " + jwt.encode({"nik": SITI, "exp": int(time.time()) + 3000}, JWT_SECRET, "HS256")},
      "not valid"),
     ({"Authorization": "Bearer " + jwt.encode(_claims(nik="1234"), JWT_SECRET, "HS256")}, "not a valid NIK"),
 ])

@@ -64,4 +64,4 @@ def test_catalog_is_public_and_lists_categories(client):
     assert client.get("/api/v1/catalog/services").status_code == 200  # public information: no sign-in
     assert client.get("/api/v1/catalog/services/djp/EFIN").status_code == 200
     categories = client.get("/api/v1/catalog/categories").json()
-    assert [c["code"] for c in categories] == ["Kesehatan", "Perizinan", "Perpajakan"]
+    assert [c["code"] for c in categories] == ["kesehatan", "perizinan_bangunan", "perpajakan"]

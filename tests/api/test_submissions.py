@@ -36,12 +36,12 @@ def held(seeded: Seeded) -> Seeded:
     """Siti holds a NIB from a completed application at OSS; a regional office takes IUMK applications needing it."""
     engine = SyncEngine(seeded.store, seeded.hasher)
     oss = ScriptedAgency.of("oss", "OSS RBA", Level.PUSAT, None)
-    oss.records[StreamName.CATALOG] = [{**service("oss", "NIB", "Nomor Induk Berusaha", "Perizinan", ["KTP_EL"],
+    oss.records[StreamName.CATALOG] = [{**service("oss", "NIB", "Nomor Induk Berusaha", "perizinan_usaha", ["KTP_EL"],
                                                   ["electronic"], []), "output_document": "NIB"}]
     oss.records[StreamName.APPLICATIONS] = [{**application("oss", "OSS-1", "NIB", SITI, "completed", T0, T0, None),
                                              "output_document": "9120000000001"}]
     office = ScriptedAgency.of("dpmptsp-3301", "DPMPTSP Kabupaten Cilacap", Level.KABUPATEN_KOTA, "33.01")
-    office.records[StreamName.CATALOG] = [service("dpmptsp-3301", "IUMK", "Izin Usaha Mikro Kecil", "Perizinan",
+    office.records[StreamName.CATALOG] = [service("dpmptsp-3301", "IUMK", "Izin Usaha Mikro Kecil", "perizinan_usaha",
                                                   ["NIB", "SURAT_PENGANTAR_RT_RW"], ["electronic"], [])]
     for agency in (oss, office):
         engine.sync(agency, StreamName.CATALOG)

@@ -15,11 +15,11 @@ NOW = datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
 APPLICATION: dict[str, Any] = {
     "agency_id": "oss", "application_id": "OSS-0001", "service_code": "SIUP", "applicant_nik": "3314015505900001",
     "status": "submitted", "agency_status": "NEW", "status_at": NOW, "submitted_at": NOW,
-    "sla_due_date": date(2024, 5, 8), "output_document": None, "source_updated_at": NOW,
+    "sla_due_date": date(2024, 5, 8), "output_document": None, "revision_note": None, "source_updated_at": NOW,
 }
 SERVICE: dict[str, Any] = {
-    "agency_id": "oss", "code": "SIUP", "name": "Surat Izin Usaha", "category": "perizinan", "sla_working_days": 5,
-    "fee_idr": 0,
+    "agency_id": "oss", "code": "SIUP", "name": "Surat Izin Usaha", "category": "perizinan_usaha",
+    "sla_working_days": 5, "fee_idr": 0,
 }
 
 

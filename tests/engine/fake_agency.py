@@ -59,7 +59,7 @@ def service(code: str, *, name: str | None = None, fee: int = 0, agency_id: str 
         "agency_id": agency_id,
         "code": code,
         "name": name or f"Layanan {code}",
-        "category": "perizinan",
+        "category": "perizinan_usaha",
         "requirements": ["KTP_EL", "KK"],
         "sla_working_days": 5,
         "fee_idr": fee,

@@ -75,15 +75,18 @@ def test_the_json_layouts_write_the_record() -> None:
 
 
 def json_fields(r: App, layout: Layout) -> dict[str, object]:
+    # Both offices write what to fix beside the status that asks for a revision.
     if layout is tax.LAYOUT:
+        note = {"catatan_perbaikan": tax.CATATAN_PERBAIKAN} if r.status == 25 else {}
         return {"no_permohonan": r.id, "kode_layanan": r.service.code, "npwp_or_nik": r.nik, "kode_status": r.status,
                 "tgl_status": wib_minutes(r.status_at), "tgl_pengajuan": wib_minutes(r.submitted_at),
                 "jatuh_tempo": slash_date(r.sla_due_day), "no_dokumen": r.document_number,
-                "terakhir_diubah": wib_seconds(r.updated_at)}
+                "terakhir_diubah": wib_seconds(r.updated_at), **note}
+    note = {"revision_note": licensing.REVISION_NOTE} if r.status == "REVISION_REQUIRED" else {}
     return {"id": r.id, "service_code": r.service.code, "applicant_nik": r.nik, "status": r.status,
             "status_at": rfc3339(r.status_at), "submitted_at": rfc3339(r.submitted_at),
             "sla_due_date": iso_date(r.sla_due_day), "document_number": r.document_number,
-            "updated_at": rfc3339(r.updated_at)}
+            "updated_at": rfc3339(r.updated_at), **note}
 
 
 def test_the_soap_layout_writes_what_spyne_writes() -> None:

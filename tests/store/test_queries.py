@@ -39,6 +39,7 @@ def _app(store, conn, agency_id, app_id, nik_hash, status, at):
         w.time(at),
         "h" * 32,
         w.time(at),
+        None,  # revision_note
     )
     key = hashlib.sha256(f"{agency_id}|{app_id}|{status}|{at}".encode()).hexdigest()
     return row, (agency_id, app_id, status, status.upper(), w.time(at), key, True, w.time(at))

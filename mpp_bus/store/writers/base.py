@@ -29,6 +29,7 @@ class ApplicationRow(NamedTuple):
     source_updated_at: Any
     content_hash: str
     synced_at: Any
+    revision_note: str | None  # the agency's free text, already redacted (last: the older columns keep their places)
 
 
 class StatusEventRow(NamedTuple):

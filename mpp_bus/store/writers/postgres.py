@@ -22,7 +22,7 @@ _APP_STAGE = "mpp_stage_applications"
 _NEW_STAGE = "mpp_stage_new_applications"
 # Wire types of APPLICATION_COLUMNS and EVENT_COLUMNS for binary COPY (varchar travels as text).
 _TIME = "timestamptz"
-_APP_TYPES = ["text"] * 7 + [_TIME, _TIME, "date", "text", _TIME, "text", _TIME]
+_APP_TYPES = ["text"] * 7 + [_TIME, _TIME, "date", "text", _TIME, "text", _TIME, "text"]
 _EVENT_TYPES = ["text"] * 4 + [_TIME, "text", "bool", _TIME]
 _EVENT_STAGE = "mpp_stage_status_events"
 
