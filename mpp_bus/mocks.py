@@ -39,13 +39,15 @@ class MockAgencyProcess:
 
     def __init__(self, ports: Mapping[str, int] | None = None, *, seed: int = 2024, citizens: int = 1000,
                  applications: int = 500, host: str = "127.0.0.1", rate_limit: float | None = None,
-                 startup_timeout: float = 30.0) -> None:
+                 startup_timeout: float = 30.0, sso_port: int = 0) -> None:
         unknown = set(ports or {}) - set(AGENCIES)
         if unknown:
             raise ValueError(f"unknown agencies {sorted(unknown)}; known: {', '.join(AGENCIES)}")
         self.ports = {agency: (ports or {}).get(agency, 0) for agency in AGENCIES}
         self.host, self.seed, self.citizens, self.applications = host, seed, citizens, applications
         self.rate_limit = rate_limit
+        # 0: a free port, like the agencies; a fixed default would collide with any other mock set running here.
+        self.sso_port = sso_port
         self.startup_timeout = startup_timeout
         self.urls: dict[str, str] = {}
         self.process: subprocess.Popen[bytes] | None = None
@@ -60,6 +62,7 @@ class MockAgencyProcess:
                "--applications", str(self.applications)]
         if self.rate_limit is not None:
             cmd += ["--rate-limit", str(self.rate_limit)]
+        cmd += ["--sso-port", str(self.sso_port)]
         return cmd
 
     def start(self) -> MockAgencyProcess:

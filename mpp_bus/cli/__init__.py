@@ -9,6 +9,7 @@ Examples::
     mpp-bus dispatch                          # deliver waiting submissions to their agencies
     mpp-bus runs                              # what recent runs did
     mpp-bus quarantine show 12                # why a record was set aside
+    mpp-bus record oss --max-records 100      # a redacted recording for the adapter tests' offline mode
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ import warnings
 from collections.abc import Sequence
 
 from mpp_bus import __version__
-from mpp_bus.cli import adapters, admin, api, bench, demo, dispatch, inspect, reconcile, report, sync
+from mpp_bus.cli import adapters, admin, api, bench, demo, dispatch, inspect, reconcile, record, report, sync
 from mpp_bus.cli.common import console, errors, fail
 from mpp_bus.errors import MppBusError
 from mpp_bus.privacy import RedactingFilter
 
 # Each command module adds its sub-commands; a new command is one module and one line here.
-COMMAND_MODULES = [inspect, sync, dispatch, admin, demo, api, report, adapters, reconcile, bench]
+COMMAND_MODULES = [inspect, sync, dispatch, admin, demo, api, report, adapters, reconcile, bench, record]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,10 @@ For one agency, holding the store's dispatch lock (one dispatcher per agency at 
    once and the next sync takes it over without a second row;
 4. a refusal makes it ``refused`` with the agency's reason; a failure makes it ``retrying`` with backoff (the
    agency's retry policy, at least its ``Retry-After``) and counts on the shared circuit breaker; past the
-   configured attempts or hours it is ``dead``. Finished submissions lose their sealed personal data.
+   configured attempts or hours it is ``dead``. An error that sending again cannot change (a 4xx other than the
+   refusal) makes it ``dead`` at once with the reason; refused credentials stop the agency's dispatch and leave the
+   submission waiting, its attempt not counted, until an admin fixes them. Finished submissions lose their sealed
+   personal data.
 
 A dispatcher killed at any instant leaves rows in ``sending``; the next one treats them as "may have been sent".
 """
@@ -32,6 +35,7 @@ from mpp_bus.engine.breaker import CircuitBreaker
 from mpp_bus.engine.outbox import Outbox
 from mpp_bus.errors import (
     AdapterError,
+    AuthError,
     CircuitOpenError,
     FatalError,
     InvalidSubmissionError,
@@ -153,6 +157,8 @@ class Dispatcher:
                             result.stopped = str(exc)
                             return result
                     self._deliver_one(adapter, record, plan, result, breaker)
+                    if result.stopped is not None:
+                        return result
         log.info("dispatch finished: agency=%s delivered=%d refused=%d retrying=%d dead=%d", agency.id,
                  result.delivered, result.refused, result.retrying, result.dead)
         return result
@@ -176,6 +182,11 @@ class Dispatcher:
             if self.store.move_submission(record, SubmissionState.DEAD, now=now, outcome=Outcome.FAILED,
                                           last_error=f"the sealed submission cannot be opened: {exc}"):
                 result.dead += 1
+            return
+        if submission.uploads and self.files is None:
+            # The dispatcher's configuration, not the submission, is at fault: stop before claiming, use up nothing.
+            result.stopped = ("a submission has uploaded files but the dispatcher has no upload store; set the upload "
+                              "folder, then dispatch again")
             return
         claimed = self.store.move_submission(record, SubmissionState.SENDING, now=now, attempts=record.attempts + 1,
                                              last_attempt_at=now, in_doubt=True)
@@ -205,8 +216,14 @@ class Dispatcher:
             # A rate limit (429, or 503 with Retry-After) answers before the agency takes the request: it is certainly
             # not there. Any other failure (a cut connection, a 5xx, a timeout) may come after the agency took it;
             # and a doubt from before stays until a look-up has cleared it.
-            doubt = (maybe_sent and not looked_up) or not isinstance(exc, RateLimitedError)
-            self._failed(claimed, exc, plan, result, in_doubt=doubt)
+            # An agency that says no (credentials, a 4xx) did not take the request either.
+            doubt = (maybe_sent and not looked_up) or not isinstance(exc, RateLimitedError | FatalError)
+            if isinstance(exc, AuthError):
+                self._held(claimed, exc, plan, result, in_doubt=doubt)
+            elif isinstance(exc, FatalError):
+                self._rejected(claimed, exc, result, in_doubt=doubt)
+            else:
+                self._failed(claimed, exc, plan, result, in_doubt=doubt)
             return
         if breaker is not None:
             breaker.succeeded()
@@ -242,14 +259,40 @@ class Dispatcher:
             return
         retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
         wait = plan.wait(claimed.attempts, retry_after)
-        if isinstance(exc, FatalError):
-            wait = max(wait, plan.max_wait)  # a person must act (credentials, config): do not hammer the agency
         if self.store.move_submission(claimed, SubmissionState.RETRYING, now=now, outcome=Outcome.FAILED,
                                       last_error=error, next_attempt_at=now + timedelta(seconds=wait),
                                       in_doubt=in_doubt):
             result.retrying += 1
         log.warning("submission %s to agency %s will be retried in %.1f s: %s", claimed.reference,
                     claimed.agency_id, wait, error)
+
+    def _held(self, claimed: SubmissionRecord, exc: AdapterError, plan: RetryPlan, result: DispatchResult, *,
+              in_doubt: bool) -> None:
+        """The agency refused our credentials: the whole agency is blocked until an admin fixes them, and no
+        submission is at fault. This one waits as ``retrying`` with its attempt given back (an outage of
+        credentials must not use up attempts), and the dispatch of the agency stops with the reason, so the admin
+        sees one clear failure instead of every waiting submission failing the same way."""
+        now = self.clock()
+        error = redact_text(str(exc))[:MAX_ERROR]
+        if self.store.move_submission(claimed, SubmissionState.RETRYING, now=now, outcome=Outcome.FAILED,
+                                      attempts=claimed.attempts - 1, last_error=error, in_doubt=in_doubt,
+                                      next_attempt_at=now + timedelta(seconds=plan.max_wait)):
+            result.retrying += 1
+        result.stopped = f"the agency refused the bus's credentials; fix them, then dispatch again: {error}"
+        log.error("dispatch of agency %s stopped: %s", claimed.agency_id, error)
+
+    def _rejected(self, claimed: SubmissionRecord, exc: FatalError, result: DispatchResult, *,
+                  in_doubt: bool) -> None:
+        """The agency answered with an error that sending again cannot change (a 4xx that is not its refusal, an
+        answer the adapter cannot read): ``dead`` at once with the reason, shown to the admin and the citizen,
+        instead of retrying at the longest wait for days to the same end."""
+        now = self.clock()
+        error = redact_text(str(exc))[:MAX_ERROR]
+        doubt = " (the agency may have received it: check there before the citizen applies again)" if in_doubt else ""
+        if self.store.move_submission(claimed, SubmissionState.DEAD, now=now, outcome=Outcome.FAILED,
+                                      last_error=f"the agency cannot take this submission{doubt}: {error}"):
+            result.dead += 1
+        log.warning("submission %s to agency %s is dead: %s", claimed.reference, claimed.agency_id, error)
 
     def _delivered(self, adapter: Adapter[Any], claimed: SubmissionRecord, submission: Submission, receipt: Receipt,
                    result: DispatchResult) -> None:

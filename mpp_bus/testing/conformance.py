@@ -34,6 +34,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -50,8 +51,9 @@ from mpp_bus.config.agencies import AgencyInstance
 from mpp_bus.contract import STREAM_ENTITY, Adapter, AdapterConfig, CheckResult, Page, StreamName, SyncMode
 from mpp_bus.errors import AdapterError, RetriableError
 from mpp_bus.testing.guard import no_network
-from mpp_bus.testing.scenarios import SessionBuild, StreamRun, exercise, read_all
+from mpp_bus.testing.scenarios import SessionBuild, StreamRun, exercise, limited, read_all
 from mpp_bus.testing.transport import UNREACHABLE_HOST, Cassette, ReplayTransport, session_for
+from mpp_bus.transport.paging import INCLUSIVE_SECONDS, RESOLUTIONS, SinceFilter
 
 NIK_RUN = re.compile(r"(?<!\d)\d{16}(?!\d)")
 ID_FIELD = {StreamName.CATALOG: "code", StreamName.APPLICATIONS: "application_id"}
@@ -91,6 +93,9 @@ class AdapterConformance:
     agency_statuses: ClassVar[Sequence[object]] = ()  # every status code the agency documents
     page_size: ClassVar[int] = 25
     expect_rejects: ClassVar[bool] = False  # clean test data maps without a reject
+    # How the agency's "changed since T" filter behaves, as its documentation says (None: not documented, the
+    # boundary check is skipped). Checked against what the adapter declares (``since:`` in a spec).
+    agency_since: ClassVar[SinceFilter | None] = None
 
     def instance(self, url: str) -> AgencyInstance:
         """The agency instance to test, its base URL (or WSDL URL) built on ``url``."""
@@ -119,6 +124,20 @@ class AdapterConformance:
         return ReplayTransport(Cassette.load(cls.recorded))
 
     @classmethod
+    def recording(cls) -> Cassette | None:
+        """The recording replayed offline (None live): it says whether it holds some streams only or capped reads."""
+        if cls.mode != "recorded" or cls.recorded is None or not cls.recorded.exists():
+            return None  # not recorded yet: ``build_for`` may be the build the recorder is given
+        return Cassette.load(cls.recorded)
+
+    @classmethod
+    def capped(cls) -> bool:
+        """Whether the reads were recorded up to ``max_records`` only (``mpp-bus record --max-records``): the checks
+        then compare against what was recorded instead of asking for the page after the cap."""
+        recording = cls.recording()
+        return recording is not None and recording.max_records is not None
+
+    @classmethod
     @contextmanager
     def transport(cls) -> Iterator[None]:
         """Offline: real connections fail (the adapters are built on the recording, see ``build_for``). Live: the
@@ -136,6 +155,7 @@ class AdapterConformance:
         one function builds share one replay of the recording, which serves each request's answers in order."""
         instance = cls().instance(url)
         replay: list[BaseAdapter | None] = []  # loaded on the first build without a session: a recorder needs none
+        recording = cls.recording() if url == RECORDED_URL else None
 
         def build(*, session: requests.Session | None = None) -> Adapter[Any]:
             if session is None:
@@ -145,6 +165,8 @@ class AdapterConformance:
             options = {} if session is None else {"session": session}
             return cls.adapter_type.from_instance(instance, cls.connection, **options)
 
+        if recording is not None:  # replay as it was recorded: the same streams, each read capped the same way
+            return limited(build, recording.streams, recording.max_records)
         return build
 
     @pytest.fixture
@@ -313,14 +335,79 @@ class AdapterConformance:
         resumed = [r[key] for r in first] + [r[key] for r in rest if r[key] not in before]
         whole = [r[key] for r in _records(run.pages)]
         assert len(resumed) == len(set(resumed)), "a record came twice after resuming"
-        assert set(resumed) == set(whole), "records were lost (or invented) by resuming"
+        if self.capped():  # the resumed read goes on past the recorded cap: it must hold the capped read, no less
+            lost = set(whole) - set(resumed)
+            assert not lost, f"{len(lost)} record(s) of the capped read were lost by resuming"
+        else:
+            assert set(resumed) == set(whole), "records were lost (or invented) by resuming"
 
     @pytest.mark.parametrize("stream", STREAMS)
     def test_read_from_the_high_water_mark_brings_nothing_new(self, exercised: Any, offered: Any,
                                                               stream: StreamName) -> None:
         run = self._incremental(exercised, offered, stream)
-        assert _not_replays(_records(run.after_high_water), _records(run.pages), ID_FIELD[stream]) == []
+        after = _records(run.after_high_water)
+        if self.capped():  # the cap's cursor is not the high water: newer records follow, but none read before
+            delivered = {r[ID_FIELD[stream]] for r in _records(run.pages)}
+            after = [r for r in after if r[ID_FIELD[stream]] in delivered]
+        assert _not_replays(after, _records(run.pages), ID_FIELD[stream]) == []
         assert run.after_high_water and run.after_high_water[-1].cursor, "the cursor survives an empty read"
+
+    def declared_since(self, adapter: Adapter[Any], stream: StreamName) -> SinceFilter:
+        """The "changed since" filter the adapter believes the agency has: a declarative stream's ``since:``, else
+        what ``Keyset`` assumes (inclusive, to the second). Override it for an adapter that keeps it elsewhere."""
+        compiled = getattr(adapter, "compiled", None) or {}
+        for name, compiled_stream in dict(compiled).items():
+            if StreamName(name) is stream and isinstance(getattr(compiled_stream, "since_filter", None), SinceFilter):
+                return compiled_stream.since_filter  # type: ignore[no-any-return]  # checked just above
+        return INCLUSIVE_SECONDS
+
+    @pytest.mark.parametrize("stream", STREAMS)
+    def test_a_cursor_inside_one_unit_of_the_since_filter_loses_and_repeats_nothing(
+            self, exercised: Any, offered: Any, build: Any, stream: StreamName) -> None:
+        """The recorded records rarely have two changes in one unit of the agency's filter (one minute, one day), so
+        this check makes them: it takes the records around the first page boundary of the recorded read, gives
+        several of them times inside one unit, resumes from a cursor in the middle of that unit and asks the
+        agency's documented filter (``agency_since``) what it serves for the time the adapter sends
+        (``declared_since(...).query_time``). Nothing changed later in the unit may be withheld, nothing from
+        before the unit served again."""
+        run = self._incremental(exercised, offered, stream)
+        if self.agency_since is None:
+            pytest.skip("set `agency_since` (the agency's documented \"changed since\" filter) to check the boundary")
+        truth = self.agency_since
+        with build() as adapter:
+            declared = self.declared_since(adapter, stream)
+        key = ID_FIELD[stream]
+        recorded = [r for r in _records(run.pages) if r.get("source_updated_at") is not None]
+        assert len(recorded) >= 4, "the boundary check needs at least four recorded records with an update time"
+        boundary = min(len(run.pages[0].records), len(recorded) - 2)
+        around = recorded[max(0, boundary - 2):boundary + 2]
+        moment = _as_datetime(around[0]["source_updated_at"])
+        unit = RESOLUTIONS[truth.resolution]
+        start = _floor(moment, truth)
+        # Several records inside one unit, in the agency's (time, id) order: spread over the unit.
+        step = unit / (len(around) + 1)
+        inside = sorted(((start + step * (i + 1), str(r[key])) for i, r in enumerate(around)))
+        before = (start - unit / 2, "kit-before-the-unit")
+        cursor_at = len(inside) // 2 - 1  # the cursor stands on a record in the middle of the unit
+        cursor_time = inside[cursor_at][0]
+        sent = declared.query_time(cursor_time)
+
+        def served(changed: datetime) -> bool:
+            at, since = _floor(changed, truth), _floor(sent, truth)
+            return at >= since if truth.inclusive else at > since
+
+        after_cursor = [i for t, i in inside[cursor_at + 1:] if not served(t)]
+        what = (f"the agency's filter is {'inclusive' if truth.inclusive else 'exclusive'} at {truth.resolution} "
+                f"resolution; the adapter declares {'inclusive' if declared.inclusive else 'exclusive'} at "
+                f"{declared.resolution} resolution and, resuming at {cursor_time.isoformat()}, sends "
+                f"{sent.isoformat()}")
+        fix = (f"declare the filter as the agency behaves: `since: {{inclusive: {str(truth.inclusive).lower()}, "
+               f"resolution: {truth.resolution}}}` in the stream's spec (or the adapter's SinceFilter)")
+        assert not after_cursor, (f"{len(after_cursor)} record(s) changed later within the cursor's "
+                                  f"{truth.resolution} would be lost on resuming ({', '.join(after_cursor)}): "
+                                  f"{what}; {fix}")
+        assert not served(before[0]), (f"records changed before the cursor's {truth.resolution} would come again "
+                                       f"on resuming: {what}; {fix}")
 
     # --- the sync engine -----------------------------------------------------------------------------------------
 
@@ -346,8 +433,12 @@ class AdapterConformance:
                                             "record(s); see their reasons, or set `expect_rejects = True`")
         before = engine.store.content_counts()
         again = engine.sync(build(), stream)
+        reruns = [("an incremental rerun", again)]
+        if self.capped():  # from a capped read's cursor the records after the cap come, new: compare from there
+            assert again.ok, f"an incremental rerun of {stream.value} failed: {again.error}"
+            before, reruns = engine.store.content_counts(), []
         refreshed = engine.sync(build(), stream, full_refresh=True)
-        for name, run in (("an incremental rerun", again), ("a full refresh", refreshed)):
+        for name, run in (*reruns, ("a full refresh", refreshed)):
             assert run.ok, f"{name} of {stream.value} failed: {run.error}"
             assert run.stored == 0, (f"{name} of {stream.value} stored {run.stored} record(s) again; expected 0 "
                                      "(the records did not change: is a mapped value unstable, such as a time?)")
@@ -398,6 +489,22 @@ def _not_replays(again: Sequence[dict[str, Any]], delivered: Sequence[dict[str, 
     instant = max(times) if times else None
     last = {r[key]: _canonical(r) for r in delivered if instant is not None and r.get("source_updated_at") == instant}
     return [r[key] for r in again if last.get(r[key]) != _canonical(r)]
+
+
+def _as_datetime(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _floor(moment: datetime, since: SinceFilter) -> datetime:
+    """``moment`` floored to the filter's resolution, as the agency compares it (a day in the agency's zone)."""
+    local = moment.astimezone(since.tz)
+    if since.resolution == "day":
+        local = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    elif since.resolution == "minute":
+        local = local.replace(second=0, microsecond=0)
+    else:
+        local = local.replace(microsecond=0)
+    return local
 
 
 def _canonical(record: dict[str, Any]) -> str:

@@ -155,23 +155,36 @@ class Cassette:
     """Recorded agency responses by request key, kept as a JSON file beside the adapter's tests."""
 
     def __init__(self, interactions: dict[str, list[dict[str, Any]]] | None = None, adapter: str = "",
-                 path: Path | None = None) -> None:
+                 path: Path | None = None, *, streams: list[str] | None = None, max_records: int | None = None,
+                 redacted: bool = False, agency: str | None = None) -> None:
         self.interactions = interactions or {}
         self.adapter = adapter
         self.path = path
+        self.streams = streams  # None: every stream the adapter offers was recorded
+        self.max_records = max_records  # None: every read was recorded to its end
+        self.redacted = redacted  # personal values replaced (``mpp_bus.testing.pseudonymise``)
+        self.agency = agency  # the agency instance it was recorded from (``mpp-bus record AGENCY``)
 
     @classmethod
     def load(cls, path: Path) -> Cassette:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise FileNotFoundError(f"no recorded responses at {path}: record them with "
-                                    f"`mpp_bus.testing.record(build, path)` against a live agency") from exc
-        return cls(doc["interactions"], doc.get("adapter", ""), path)
+            raise FileNotFoundError(f"no recorded responses at {path}: record them with `mpp-bus record AGENCY "
+                                    f"--output {path}` (or `mpp_bus.testing.record(build, path)`) against a test "
+                                    "system") from exc
+        return cls(doc["interactions"], doc.get("adapter", ""), path, streams=doc.get("streams"),
+                   max_records=doc.get("max_records"), redacted=bool(doc.get("redacted", False)),
+                   agency=doc.get("agency"))
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        doc = {"version": CASSETTE_VERSION, "adapter": self.adapter, "interactions": self.interactions}
+        doc: dict[str, Any] = {"version": CASSETTE_VERSION, "adapter": self.adapter,
+                               "interactions": self.interactions}
+        # Written only when set, so a full recording's file stays as it was.
+        extra = {"agency": self.agency, "streams": self.streams, "max_records": self.max_records,
+                 "redacted": self.redacted or None}
+        doc.update({k: v for k, v in extra.items() if v is not None})
         path.write_text(json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
 
     def add(self, request: Request, resp: requests.Response) -> None:
@@ -199,10 +212,11 @@ class ReplayTransport(BaseAdapter):
         if not answers:
             path = self.cassette.path or "the recording"
             of = f" a `{self.cassette.adapter}` adapter" if self.cassette.adapter else " the adapter"
+            agency = self.cassette.agency or "AGENCY"
             raise NotRecorded(f"the request {key} is not in the recorded responses ({path}): the adapter asks for "
-                              f"something the recording lacks; record it again with "
-                              f"`mpp_bus.testing.record(build, Path('{path}'))`, build making{of} for a test system "
-                              "(never production)")
+                              f"something the recording lacks; record it again with `mpp-bus record {agency} "
+                              f"--output {path}` (the agency id of{of} instance on a test system, never production; "
+                              f"or `mpp_bus.testing.record(build, Path('{path}'))`)")
         index = self._served.get(key, 0)
         self._served[key] = index + 1
         entry = answers[min(index, len(answers) - 1)]

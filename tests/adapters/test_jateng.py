@@ -22,6 +22,10 @@ from mpp_bus.config import AgencyInstance, RetryConfig
 from mpp_bus.contract import CONDITIONAL, StreamName
 from mpp_bus.declarative import RestAdapter
 from mpp_bus.testing import AdapterConformance
+from mpp_bus.testing.conformance import RECORDED_URL
+from mpp_bus.testing.scenarios import exercise
+from mpp_bus.transport.convert import zone
+from mpp_bus.transport.paging import SinceFilter
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "adapters" / "jateng" / "spec.yaml"
@@ -40,6 +44,7 @@ def jateng(url: str, page_size: int = 25, **spec_overrides: Any) -> AgencyInstan
 class TestJatengRecorded(AdapterConformance):
     adapter_type, connection, recorded = RestAdapter, CONNECTION, RECORDED
     agency_statuses = PROVINSI_LIFECYCLE.statuses
+    agency_since = SinceFilter(inclusive=False, resolution="minute", tz=zone("Asia/Jakarta"))  # as documented
 
     def instance(self, url: str) -> AgencyInstance:
         return jateng(url)
@@ -99,6 +104,51 @@ def _sync_exactly(url: str, spec_doc: dict[str, Any] | None = None) -> tuple[dic
                 quarantined |= {j.record_id for j in page.rejects if j.record_id}
     truth = {i: (mapping.get(s).value if mapping.get(s) else s) for i, s in _truth(url).items()}  # type: ignore
     return held, truth, quarantined
+
+
+def _spec_with_since(since: dict[str, Any]) -> dict[str, Any]:
+    import yaml
+
+    doc = yaml.safe_load(SPEC.read_text("utf-8"))
+    doc["streams"]["applications"]["since"] = {"param": "diubah_setelah", **since}
+    for table in ("statuses", "vocabulary"):
+        doc[table] = yaml.safe_load((SPEC.parent / doc[table]).read_text("utf-8"))
+    return doc
+
+
+@pytest.mark.parametrize("since", [{"inclusive": True, "resolution": "second"},
+                                   {"inclusive": True, "resolution": "minute"},
+                                   {"inclusive": False, "resolution": "second"}])
+def test_the_kit_fails_a_spec_that_misreads_the_exclusive_minute_filter(since: dict[str, Any]) -> None:
+    """Offline, from the recording alone: the kit's boundary check fails a spec whose `since:` is not the agency's,
+    and says what to declare."""
+    doc = _spec_with_since(since)
+
+    class Misread(TestJatengRecorded):
+        def instance(self, url: str) -> AgencyInstance:
+            return jateng(url).model_copy(update={"config": {"base_url": url, "spec": doc}})
+
+    with TestJatengRecorded.transport():
+        recorded = exercise(TestJatengRecorded.build_for(RECORDED_URL))  # the records as recorded
+    kit, build = Misread(), Misread.build_for(RECORDED_URL)
+    with build() as adapter:
+        offered = {s.name: s for s in adapter.streams()}
+    with pytest.raises(AssertionError) as info:
+        kit.test_a_cursor_inside_one_unit_of_the_since_filter_loses_and_repeats_nothing(
+            recorded, offered, build, StreamName.APPLICATIONS)
+    message = str(info.value)
+    assert "would be lost on resuming" in message, message
+    assert "`since: {inclusive: false, resolution: minute}`" in message, message
+
+
+def test_the_kit_passes_the_spec_as_shipped() -> None:
+    with TestJatengRecorded.transport():
+        recorded = exercise(TestJatengRecorded.build_for(RECORDED_URL))
+        build = TestJatengRecorded.build_for(RECORDED_URL)
+        with build() as adapter:
+            offered = {s.name: s for s in adapter.streams()}
+        TestJatengRecorded().test_a_cursor_inside_one_unit_of_the_since_filter_loses_and_repeats_nothing(
+            recorded, offered, build, StreamName.APPLICATIONS)
 
 
 def test_incremental_reads_are_exact_with_several_changes_inside_the_boundary_minute(deep):

@@ -15,6 +15,7 @@ import requests
 from mock_agencies import MockAgencies
 from mpp_bus.bus import Bus
 from mpp_bus.config import Settings, parse_agencies
+from mpp_bus.contract import UploadedFile
 from mpp_bus.engine.dispatch import Dispatcher, RetryPlan
 from mpp_bus.engine.outbox import SubmissionRequest
 from mpp_bus.errors import IdempotencyConflictError, InvalidSubmissionError
@@ -217,3 +218,63 @@ def test_a_dispatcher_killed_after_the_agency_answered_resends_safely(bus: Bus, 
     result = bus.dispatch("djp")
     assert (result.delivered, result.found_by_lookup) == (1, 1)
     assert created_per_reference(mocks, "djp")[reference] == 1
+
+
+def other_bus(mocks: MockAgencies, db_url: str, *, tenant: str = "dpmptsp-3314",
+              connections: Mapping[str, dict[str, Any]] = CONNECTIONS) -> Bus:
+    doc = agencies_doc(mocks.urls)
+    doc["agencies"][1]["config"]["tenant"] = tenant
+    settings = Settings(database_url=db_url, environment="test", nik_hmac_secret=SECRET, outbox_key=KEY)
+    return Bus(settings, parse_agencies(doc), connections.get)
+
+
+def test_refused_credentials_stop_the_agency_and_keep_its_submissions_waiting(bus: Bus, mocks: MockAgencies,
+                                                                             niks: list[str], db_url: str) -> None:
+    """An admin fixes credentials; no submission is at fault, so none dies or uses up an attempt meanwhile."""
+    references = [accept(bus, request("dpmptsp-3314", nik)) for nik in niks[30:33]]
+    wrong = other_bus(mocks, db_url, connections={**CONNECTIONS, "mpp_licensing": {"login": "mpp-bus",
+                                                                                   "password": "salah"}})
+    try:
+        result = wrong.dispatch("dpmptsp-3314")
+    finally:
+        wrong.store.dispose()
+    assert result.stopped is not None and "credentials" in result.stopped
+    assert (result.attempts, result.retrying, result.dead) == (1, 1, 0)  # stopped at the first, not each in turn
+    records = [bus.store.submission_by_reference(r) for r in references]
+    assert all(r is not None and r.attempts == 0 and r.sealed is not None and not r.in_doubt for r in records)
+    assert [r.state for r in records if r is not None].count(SubmissionState.RETRYING) == 1
+    assert all(created_per_reference(mocks, "dpmptsp-3314").get(r) is None for r in references)
+    # credentials fixed: everything goes through
+    drain(bus, "dpmptsp-3314", Dispatcher(bus.store, NikHasher(SECRET.encode()),
+                                          Sealer(bus.settings.outbox_key_bytes())))
+    counts = created_per_reference(mocks, "dpmptsp-3314")
+    assert all(counts.get(r) == 1 for r in references)
+
+
+def test_an_error_resending_cannot_change_makes_the_submission_dead_at_once_with_its_reason(
+    bus: Bus, mocks: MockAgencies, niks: list[str], db_url: str
+) -> None:
+    """A 4xx that is not the agency's refusal (here: an office the agency does not know) would fail the same way
+    for days: the admin and the citizen see it dead at once, with why."""
+    reference = accept(bus, request("dpmptsp-3314", niks[34]))
+    misconfigured = other_bus(mocks, db_url, tenant="dpmptsp-9999")
+    try:
+        result = misconfigured.dispatch("dpmptsp-3314")
+    finally:
+        misconfigured.store.dispose()
+    assert (result.attempts, result.dead, result.retrying) == (1, 1, 0)
+    record = bus.store.submission_by_reference(reference)
+    assert record is not None and record.state is SubmissionState.DEAD and record.sealed is None
+    assert record.last_error is not None and record.last_error.startswith("the agency cannot take this submission")
+    assert "HTTP 404" in record.last_error and niks[34] not in record.last_error
+
+
+def test_uploads_without_an_upload_store_stop_the_dispatch_and_use_up_nothing(bus: Bus, niks: list[str]) -> None:
+    req = request("dpmptsp-3314", niks[35])
+    upload = UploadedFile("SURAT_KETERANGAN", "ab" * 32, "application/pdf", "surat.pdf")
+    record, _ = bus.outbox.accept(SubmissionRequest(req.agency_id, req.service_code, req.client_key,
+                                                    req.applicant_nik, req.form, uploads=(upload,)))
+    result = bus.dispatch("dpmptsp-3314")
+    assert result.stopped is not None and "upload store" in result.stopped and result.attempts == 0
+    after = bus.store.submission_by_reference(record.reference)
+    assert after is not None and (after.state, after.attempts) == (SubmissionState.ACCEPTED, 0)
