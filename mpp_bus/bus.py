@@ -60,12 +60,15 @@ class Bus:
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(self.store, NikHasher(self.settings.nik_secret()), Sealer(self.settings.outbox_key_bytes()),
                           max_attempts=self.settings.outbox_max_attempts,
-                          max_age=timedelta(hours=self.settings.outbox_max_hours), files=self.uploads.read)
+                          max_age=timedelta(hours=self.settings.outbox_max_hours),
+                          files=self.uploads.read if self.uploads is not None else None)
 
     @cached_property
-    def uploads(self) -> UploadStore:
-        """Where the API keeps the files citizens attach, and the dispatcher reads them back (``MPP_UPLOAD_DIR``)."""
-        return UploadStore(self.settings.upload_dir, max_bytes=self.settings.upload_max_bytes)
+    def uploads(self) -> UploadStore | None:
+        """Where the API keeps the files citizens attach, and the dispatcher reads them back (``MPP_UPLOAD_DIR``;
+        None when it is not set)."""
+        folder = self.settings.upload_dir
+        return None if folder is None else UploadStore(folder, max_bytes=self.settings.upload_max_bytes)
 
     def instance(self, agency_id: str) -> AgencyInstance:
         return select(self.instances, [agency_id])[0]

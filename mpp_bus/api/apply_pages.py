@@ -116,7 +116,7 @@ async def apply(request: Request, ctx: Annotated[ApiContext, Depends(context)], 
     who = _signed_in(request, ctx)
     if isinstance(who, Response):
         return who
-    if ctx.forms is None or ctx.outbox is None or ctx.uploads is None:
+    if ctx.forms is None or ctx.outbox is None:
         return _not_offered(request, who)
     schema = ctx.forms(agency_id, code)
     if schema is None:
@@ -133,6 +133,9 @@ async def apply(request: Request, ctx: Annotated[ApiContext, Depends(context)], 
         if not name.startswith("dokumen_") or not file.content:
             continue
         requirement = name.removeprefix("dokumen_")
+        if ctx.uploads is None:
+            errors[name] = "portal ini belum menerima unggahan berkas; serahkan dokumen ini langsung ke instansi"
+            continue
         try:
             stored = ctx.uploads.put(file.content, file.filename)
         except UploadRefused as exc:
