@@ -22,6 +22,7 @@ from mpp_bus.engine import RunProgress, RunResult, SyncEngine
 from mpp_bus.engine.breaker import CircuitBreaker
 from mpp_bus.engine.dispatch import Dispatcher, DispatchResult
 from mpp_bus.engine.outbox import Outbox
+from mpp_bus.engine.uploads import UploadStore
 from mpp_bus.errors import ConfigError
 from mpp_bus.privacy import NikHasher, Sealer
 from mpp_bus.store import Store, create_store
@@ -59,7 +60,15 @@ class Bus:
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(self.store, NikHasher(self.settings.nik_secret()), Sealer(self.settings.outbox_key_bytes()),
                           max_attempts=self.settings.outbox_max_attempts,
-                          max_age=timedelta(hours=self.settings.outbox_max_hours))
+                          max_age=timedelta(hours=self.settings.outbox_max_hours),
+                          files=self.uploads.read if self.uploads is not None else None)
+
+    @cached_property
+    def uploads(self) -> UploadStore | None:
+        """Where the API keeps the files citizens attach, and the dispatcher reads them back (``MPP_UPLOAD_DIR``;
+        None when it is not set)."""
+        folder = self.settings.upload_dir
+        return None if folder is None else UploadStore(folder, max_bytes=self.settings.upload_max_bytes)
 
     def instance(self, agency_id: str) -> AgencyInstance:
         return select(self.instances, [agency_id])[0]

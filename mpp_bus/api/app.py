@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 
 from mpp_bus import __version__
-from mpp_bus.api import admin, catalog, identity, pages, performance, tracking
+from mpp_bus.api import admin, apply_pages, catalog, identity, pages, performance, submissions, tracking
 from mpp_bus.api.audit import AuditLog
 from mpp_bus.api.auth import TokenVerifier
-from mpp_bus.api.context import ApiContext, IdentityLookup, IdentityMatch
+from mpp_bus.api.context import ApiContext, FormLookup, IdentityLookup, IdentityMatch
 from mpp_bus.api.csrf import CsrfCookieMiddleware
 from mpp_bus.api.jwks import JwksKeys
 from mpp_bus.api.logs import redact_server_logs
@@ -35,8 +36,12 @@ from mpp_bus.api.security import (
     install_error_pages,
 )
 from mpp_bus.api.settings import ApiSettings
+from mpp_bus.api.submissions import UPLOAD_PATH
 from mpp_bus.bus import Bus
 from mpp_bus.config import Settings
+from mpp_bus.contract import Adapter, build_adapter
+from mpp_bus.engine.outbox import Outbox
+from mpp_bus.engine.uploads import UploadStore
 from mpp_bus.errors import ConfigError
 from mpp_bus.privacy import NikHasher
 from mpp_bus.store import Store, create_store
@@ -54,8 +59,9 @@ clear NIK; callers may state their purpose in the `X-Purpose` header.
 
 
 def build_context(store: Store, settings: ApiSettings, *, environment: str, hasher: NikHasher | None = None,
-                  identity: IdentityLookup | None = None) -> ApiContext:
-    """Assemble what the handlers need."""
+                  identity: IdentityLookup | None = None, outbox: Outbox | None = None,
+                  uploads: UploadStore | None = None, forms: FormLookup | None = None) -> ApiContext:
+    """Assemble what the handlers need; without ``outbox`` and ``forms`` the portal takes no applications."""
     hasher = hasher or NikHasher(Settings(environment=environment).nik_secret())  # type: ignore[arg-type]  # validated by Settings
     audit = AuditLog(store)
     oidc = OidcProvider(settings) if settings.oidc_issuer else None
@@ -66,7 +72,7 @@ def build_context(store: Store, settings: ApiSettings, *, environment: str, hash
                         cache_seconds=settings.jwks_cache_seconds, timeout=settings.oidc_timeout_seconds)
     return ApiContext(settings=settings, environment=environment, store=store,
                       tokens=TokenVerifier(settings, environment, hasher, keys=keys), audit=audit, identity=identity,
-                      oidc=oidc)
+                      oidc=oidc, outbox=outbox, uploads=uploads, forms=forms)
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
@@ -84,17 +90,21 @@ def create_app(ctx: ApiContext) -> FastAPI:
             {"name": "tracking", "description": "A citizen's own applications (penelusuran dokumen)."},
             {"name": "reports", "description": "Performance per agency and service (pelaporan kinerja)."},
             {"name": "identity", "description": "Identity verification for the portal's sign-up."},
+            {"name": "submissions", "description": "A citizen's applications carried to the agency (pengajuan "
+                                                    "permohonan), with the requirements already held."},
             {"name": "admin", "description": "Operations: sync runs, quarantine, agency health, audit log."},
         ],
     )
     app.state.context = ctx
-    for module in (catalog, tracking, performance, identity, admin, pages):
+    for module in (catalog, tracking, submissions, performance, identity, admin, apply_pages, pages):
         app.include_router(module.router)
     install_error_pages(app)
     # The last added runs first: headers go on every response, the 413s and the CSRF cookie's included.
     app.add_middleware(CsrfCookieMiddleware,
                        secure=ctx.settings.cookie_secure or ctx.environment == "production")
-    app.add_middleware(BodyLimitMiddleware, max_bytes=ctx.settings.max_body_bytes)
+    uploads_limit = ctx.uploads.max_bytes if ctx.uploads is not None else ctx.settings.max_body_bytes
+    app.add_middleware(BodyLimitMiddleware, max_bytes=ctx.settings.max_body_bytes,
+                       by_prefix={UPLOAD_PATH: max(uploads_limit, ctx.settings.max_body_bytes)})
     # "Keluar" is a form whose answer redirects to the single sign-on's logout: its origin must be a form target
     sso = urlsplit(ctx.settings.oidc_issuer or "")
     app.add_middleware(SecurityHeadersMiddleware, policy=content_security_policy(
@@ -117,6 +127,22 @@ def bus_identity_lookup(bus: Bus, agency_id: str) -> IdentityLookup:
     return lookup
 
 
+def bus_form_lookup(bus: Bus) -> FormLookup:
+    """The form schemas of the services, from each agency's adapter (kept as data with it), opened once per agency."""
+    cache: dict[str, Adapter[Any]] = {}
+
+    def lookup(agency_id: str, service_code: str) -> dict[str, Any] | None:
+        if agency_id not in cache:
+            try:
+                instance = bus.instance(agency_id)
+            except ConfigError:
+                return None
+            cache[agency_id] = build_adapter(instance, bus.connections(instance.connection_id))
+        return cache[agency_id].form_schema(service_code)
+
+    return lookup
+
+
 def app_from_env() -> FastAPI:
     """The app for ``uvicorn --factory``: settings from the environment, the store migrated to its latest schema."""
     redact_server_logs()
@@ -125,7 +151,8 @@ def app_from_env() -> FastAPI:
     bus.store.upgrade()
     ctx = build_context(bus.store, api_settings, environment=settings.environment,
                         hasher=NikHasher(settings.nik_secret()),
-                        identity=bus_identity_lookup(bus, api_settings.dukcapil_agency))
+                        identity=bus_identity_lookup(bus, api_settings.dukcapil_agency),
+                        outbox=bus.outbox, uploads=bus.uploads, forms=bus_form_lookup(bus))
     return create_app(ctx)
 
 

@@ -72,6 +72,12 @@ class TokenVerifier:
         subject = redact_text(str(claims["sub"]))[:200]
         return Principal(subject, frozenset(_roles(claims, self.settings.roles_claim)), nik_hash, nik_masked)
 
+    def clear_nik(self, token: str) -> str | None:
+        """The token's NIK in clear, for the one use that needs it: sealing a submission the agency must receive
+        with its applicant's NIK. Everything else works from the ``Principal``'s hash."""
+        nik = self._decode(token).get(self.settings.nik_claim)
+        return nik if isinstance(nik, str) and not nik_problem(nik) else None
+
     def _decode(self, token: str) -> dict[str, Any]:
         options: jwt.types.Options = {"require": ["exp", "iat", "sub"],
                                       "verify_aud": self.settings.jwt_audience is not None}

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -24,6 +24,8 @@ from mpp_bus.api.oidc import OidcProvider
 from mpp_bus.api.purposes import allowed_purpose
 from mpp_bus.api.session import SessionManager
 from mpp_bus.api.settings import ApiSettings
+from mpp_bus.engine.outbox import Outbox
+from mpp_bus.engine.uploads import UploadStore
 from mpp_bus.privacy import redact_text
 from mpp_bus.store import Store
 
@@ -35,6 +37,8 @@ class IdentityMatch(Protocol):
 
 
 IdentityLookup = Callable[[str, str, date], IdentityMatch]
+FormLookup = Callable[[str, str], "dict[str, Any] | None"]
+"""The JSON Schema of the form a service (agency id, service code) takes, from its adapter; None when it takes none."""
 
 
 def _utcnow() -> datetime:
@@ -51,6 +55,10 @@ class ApiContext:
     tokens: TokenVerifier
     audit: AuditLog
     identity: IdentityLookup | None = None
+    # The write direction: where submissions are accepted, uploads kept, and forms found (None: not offered).
+    outbox: Outbox | None = None
+    uploads: UploadStore | None = None
+    forms: FormLookup | None = None
     clock: Callable[[], datetime] = field(default=_utcnow)
     oidc: OidcProvider | None = None  # the single sign-on the citizen pages sign in with; None: not configured
 

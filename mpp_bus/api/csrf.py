@@ -22,11 +22,13 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request, status
 from markupsafe import Markup
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mpp_bus.api.forms import parse_form
 
 CSRF_COOKIE = "mpp_csrf"
 CSRF_FIELD = "csrf_token"
@@ -75,9 +77,7 @@ async def require_csrf(request: Request) -> None:
         raise _refused("the form was sent from another site")
     cookie = request.cookies.get(CSRF_COOKIE, "")
     # The body is read (and cached by Starlette) here, so the handler can read it again.
-    form = parse_qs((await request.body()).decode("utf-8", "replace")) \
-        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded") else {}
-    sent = (form.get(CSRF_FIELD) or [""])[0]
+    sent = parse_form(await request.body(), request.headers.get("content-type", "")).value(CSRF_FIELD)
     if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
         raise _refused("the form has expired; open the page again and resend it")
 

@@ -27,6 +27,7 @@ from mpp_bus.api.context import ApiContext, context
 from mpp_bus.api.csrf import csrf_field, require_csrf
 from mpp_bus.api.oidc import OidcError
 from mpp_bus.api.session import SESSION_COOKIE, SIGN_IN_COOKIE, safe_return_path
+from mpp_bus.api.submissions import submission_view
 from mpp_bus.api.tracking import TRACKING_PURPOSE, applications_of
 from mpp_bus.canonical import Channel, Status, category_label
 from mpp_bus.canonical.entities import REGION_CODE
@@ -227,6 +228,7 @@ def tracking_page(
         "batas_basi": ctx.settings.stale_after_hours,
         "sejak": lambda value: sejak(value, now),
         "hari_ini": now.astimezone(WIB).date(),
+        "pengajuan": [submission_view(r) for r in ctx.store.citizen_submissions(who.nik_hash or "")],
     }))
 
 
@@ -282,7 +284,9 @@ def service_page(request: Request, ctx: Annotated[ApiContext, Depends(context)],
             "who": who, "judul": "Layanan tidak ditemukan",
             "pesan": "Layanan yang Anda cari tidak tersedia atau sudah tidak diberikan lagi.",
         }, status_code=status.HTTP_404_NOT_FOUND))
-    return private(templates.TemplateResponse(request, "layanan_detail.html", {"who": who, "s": service}))
+    takes = ctx.outbox is not None and ctx.forms is not None and ctx.forms(agency_id, code) is not None
+    return private(templates.TemplateResponse(request, "layanan_detail.html", {"who": who, "s": service,
+                                                                               "bisa_diajukan": takes}))
 
 
 def _is_region(value: str) -> bool:

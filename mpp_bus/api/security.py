@@ -17,7 +17,7 @@ import base64
 import hashlib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from fastapi import FastAPI, Request, status
@@ -153,22 +153,27 @@ class BodyTooLarge(StarletteHTTPException):
 class BodyLimitMiddleware:
     """Refuses request bodies over ``max_bytes`` with 413."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, by_prefix: Mapping[str, int] | None = None) -> None:
+        """``by_prefix``: another limit for the paths starting with a prefix (uploads of scanned documents)."""
         self.app = app
         self.max_bytes = max_bytes
+        self.by_prefix = dict(by_prefix or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
+        max_bytes = next((limit for prefix, limit in self.by_prefix.items() if path.startswith(prefix)),
+                         self.max_bytes)
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None:
             try:
-                too_large = int(declared) > self.max_bytes
+                too_large = int(declared) > max_bytes
             except ValueError:
                 too_large = False  # the server refuses a malformed length itself
             if too_large:
-                await _refuse_body(scope, receive, send, self.max_bytes)
+                await _refuse_body(scope, receive, send, max_bytes)
                 return
         received = 0
         started = False
@@ -178,8 +183,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise BodyTooLarge(max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -193,7 +198,7 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if started:
                 raise
-            await _refuse_body(scope, receive, send, self.max_bytes)
+            await _refuse_body(scope, receive, send, max_bytes)
 
 
 async def _refuse_body(scope: Scope, receive: Receive, send: Send, limit: int) -> None:

@@ -27,12 +27,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import jwt
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import Response
 
 from mpp_bus.api.auth import Principal
 from mpp_bus.api.settings import ApiSettings
+from mpp_bus.privacy import nik_problem
 from mpp_bus.store import SessionRow, Store
 
 SESSION_COOKIE = "mpp_sesi"
@@ -149,6 +151,24 @@ class SessionManager:
         if now - row.last_seen_at >= TOUCH_EVERY:
             self.table.touch(key, now)
         return Principal(row.subject or "", frozenset(row.roles), row.nik_hash, row.nik_masked)
+
+    def clear_nik(self, cookie: str | None) -> str | None:
+        """The signed-in citizen's NIK in clear, read from the ID token sealed in their session, for the one use that
+        needs it: sealing an application the agency must receive with its applicant's NIK. The token was verified at
+        sign-in and the seal is authenticated, so its signature and expiry are not checked again here."""
+        if not cookie or self.principal(cookie) is None:
+            return None
+        row = self.table.get(id_hash(cookie))
+        data = unseal(cookie, row.sealed) if row is not None else None
+        token = (data or {}).get("id_token")
+        if not isinstance(token, str):
+            return None
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            return None
+        nik = claims.get(self.settings.nik_claim)
+        return nik if isinstance(nik, str) and not nik_problem(nik) else None
 
     def end(self, cookie: str | None) -> str | None:
         """Delete the session; returns its ID token (for ``id_token_hint``) when there was one."""

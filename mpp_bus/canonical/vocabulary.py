@@ -168,3 +168,32 @@ def category_label(code: str) -> str:
         return Category(code).label
     except ValueError:
         return code
+
+
+# A service's output document is free text from the agency's catalog ("Kartu NPWP", "KTP-el"); these are the names
+# under which agencies publish the documents a citizen can hold and reuse, so "data diisi sekali" can match them.
+_OUTPUT_DOCUMENTS: dict[str, Document] = {
+    "NIB": Document.NIB,
+    "NOMOR INDUK BERUSAHA": Document.NIB,
+    "NPWP": Document.NPWP,
+    "KARTU NPWP": Document.NPWP,
+    "KTP EL": Document.KTP_EL,
+    "KTP ELEKTRONIK": Document.KTP_EL,
+    "KK": Document.KK,
+    "KARTU KELUARGA": Document.KK,
+    "KIA": Document.KIA,
+    "KARTU IDENTITAS ANAK": Document.KIA,
+    "PBG": Document.PBG,
+    "SIPA": Document.SIPA,
+    "KKPR": Document.KKPR,
+    "SERTIFIKAT STANDAR": Document.SERTIFIKAT_STANDAR,
+    "KUTIPAN AKTA KELAHIRAN": Document.AKTA_LAHIR,
+    "KUTIPAN AKTA KEMATIAN": Document.AKTA_KEMATIAN,
+}
+
+
+def output_document_code(name: str | None) -> Document | None:
+    """The shared vocabulary's code of a service's output document name, or None when it is not a reusable one."""
+    if not name:
+        return None
+    return _OUTPUT_DOCUMENTS.get(" ".join(name.upper().replace("_", " ").replace("-", " ").split()))

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     outbox_key: SecretStr | None = None
     outbox_max_attempts: int = 25
     outbox_max_hours: float = 72.0
+    # Files citizens attach to their applications, kept by content hash (folder created 0700). Unset: the portal takes
+    # no uploads and the dispatcher holds back submissions that carry some (citizens' documents on disk are chosen).
+    upload_dir: Path | None = None
+    upload_max_bytes: int = 5 * 1024 * 1024
 
     def outbox_key_bytes(self) -> bytes:
         """The 32-byte AES key of the outbox: required outside development, with an error that says how to make one."""

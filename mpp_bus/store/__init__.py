@@ -29,6 +29,7 @@ from mpp_bus.store.reads import (
     ServicePerformance,
     StoredVersion,
 )
+from mpp_bus.store.reads.requirements import HeldDocument, RequirementState
 from mpp_bus.store.runs import ABANDONED, FAILED, RUNNING, SUCCEEDED, RunCounts, RunRecord, RunStatus
 from mpp_bus.store.session import PageTransaction, SyncSession
 from mpp_bus.store.state import STORED, SUPERSEDED, CursorState, QuarantineRow, StoredService
@@ -76,6 +77,8 @@ __all__ = [
     "StoredService",
     "StoredVersion",
     "SubmissionRecord",
+    "HeldDocument",
+    "RequirementState",
     "SubmissionState",
     "SyncLock",
     "SyncSession",

@@ -5,7 +5,7 @@ them writes SQL or names a table."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
@@ -22,6 +22,7 @@ from mpp_bus.store.locks import SyncLock
 from mpp_bus.store.migrate import current_revision, head_revision, upgrade
 from mpp_bus.store.portal_sessions import SessionTable
 from mpp_bus.store.reads import audit, catalog, content, health, performance, reconcile
+from mpp_bus.store.reads import requirements as requirements_reads
 from mpp_bus.store.reads.audit import Outcome
 from mpp_bus.store.runs import RunCounts, RunRecord, RunStatus
 from mpp_bus.store.session import SyncSession
@@ -181,6 +182,13 @@ class Store:
     def citizen_applications(self, nik_hash: str) -> list[queries.CitizenApplication]:
         with self.engine.connect() as conn:
             return queries.citizen_applications(conn, nik_hash)
+
+    def requirement_states(self, nik_hash: str,
+                           requirements: Iterable[str]) -> list[requirements_reads.RequirementState]:
+        """Each requirement of a service as held by the citizen (the output document of one of their completed
+        applications at any agency) or still needed."""
+        with self.engine.connect() as conn:
+            return requirements_reads.requirement_states(conn, nik_hash, requirements)
 
     def widest_citizen(self) -> str | None:
         with self.engine.connect() as conn:

@@ -38,6 +38,7 @@ CONNECTIONS = {  # the mock agencies' published demo credentials
     "AIRFLOW_CONN_MPP_TAX": {"conn_type": "http", "password": "djp-rahasia"},
 }
 PASSWORD = "Rahasia-Warga-2024"
+OUTBOX_KEY = "bXBwLWJ1cy1icm93c2VyLXRlc3Qtb3V0Ym94LWtleSE="  # 32 bytes, base64: a test key
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -64,6 +65,8 @@ class Portal:
     base: str
     sso: str
     citizen: dict[str, str]
+    bus_settings: Settings | None = None
+    mocks: MockAgencies | None = None
 
 
 def _agencies_file(path: Path, mocks: MockAgencies) -> Path:
@@ -84,31 +87,36 @@ def _agencies_file(path: Path, mocks: MockAgencies) -> Path:
 
 
 @pytest.fixture
-def server(tmp_path, monkeypatch) -> Iterator[Portal]:
+def server(tmp_path, monkeypatch, request) -> Iterator[Portal]:
     _require_browser()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     for name, value in CONNECTIONS.items():
         monkeypatch.setenv(name, json.dumps(value))
     sso_env = {"MOCK_SSO_REDIRECT_URIS": f"{base}/auth/callback", "MOCK_SSO_POST_LOGOUT_REDIRECT_URIS": f"{base}/"}
-    with MockAgencies(citizens=60, applications=20, env=sso_env, sso_options=["--sso-bus-api", base]) as mocks:
+    holding = getattr(request, "param", None)  # a citizen holding the output of this OSS service
+    # enough applications that OSS has issued some of each service
+    with MockAgencies(citizens=60, applications=300 if holding else 20, env=sso_env,
+                      sso_options=["--sso-bus-api", base]) as mocks:
         agencies = _agencies_file(tmp_path / "agencies.yaml", mocks)
         url = f"sqlite:///{tmp_path / 'portal.db'}"
-        bus = Bus.from_settings(Settings(database_url=url, agencies_file=agencies, environment="test",
-                                         nik_hmac_secret=SECRET.decode()))  # type: ignore[arg-type]  # str to SecretStr
+        uploads = tmp_path / "uploads"
+        bus_settings = Settings(database_url=url, agencies_file=agencies, environment="test",  # type: ignore[arg-type]  # str to SecretStr
+                                nik_hmac_secret=SECRET.decode(), outbox_key=OUTBOX_KEY, upload_dir=uploads)
+        bus = Bus.from_settings(bus_settings)
         bus.store.upgrade()
         for instance in bus.selected([]):
             for stream in bus.streams_of(instance.id):
                 bus.sync(instance.id, stream, full_refresh=True)
         bus.store.dispose()
-        citizen = requests.get(f"{mocks.urls['dukcapil']}/admin/citizens", params={"start": 3, "limit": 1},
-                               headers={"X-Admin-Token": "mock-admin"}, timeout=10).json()["citizens"][0]
+        citizen = _citizen(mocks, holding)
         env = {**os.environ, "MPP_DATABASE_URL": url, "MPP_ENVIRONMENT": "development",
                "MPP_NIK_HMAC_SECRET": SECRET.decode(), "MPP_AGENCIES_FILE": str(agencies),
                "MPP_API_JWT_ALGORITHM": "RS256", "MPP_API_JWT_AUDIENCE": "mpp-bus-api",
                "MPP_API_OIDC_ISSUER": mocks.sso_url, "MPP_API_OIDC_CLIENT_SECRET": "portal-rahasia",
                "MPP_API_OIDC_REDIRECT_URI": f"{base}/auth/callback",
-               "MPP_API_OIDC_POST_LOGOUT_REDIRECT_URI": f"{base}/"}
+               "MPP_API_OIDC_POST_LOGOUT_REDIRECT_URI": f"{base}/", "MPP_OUTBOX_KEY": OUTBOX_KEY,
+               "MPP_UPLOAD_DIR": str(uploads)}
         log = (tmp_path / "api.log").open("wb")
         process = subprocess.Popen([sys.executable, "-m", "mpp_bus.api", "--port", str(port), "--log-level",
                                     "warning"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -122,7 +130,7 @@ def server(tmp_path, monkeypatch) -> Iterator[Portal]:
                     if process.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError("the API did not start: " + (tmp_path / "api.log").read_text()) from None
                     time.sleep(0.2)
-            yield Portal(base, mocks.sso_url, citizen)
+            yield Portal(base, mocks.sso_url, citizen, bus_settings, mocks)
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -131,6 +139,20 @@ def server(tmp_path, monkeypatch) -> Iterator[Portal]:
                 process.kill()
                 process.wait(5)
             log.close()
+
+
+def _citizen(mocks: MockAgencies, holding: str | None) -> dict[str, str]:
+    """A citizen of the mock population: the fourth, or (``holding`` a service code of OSS) one whose application
+    for that service OSS has issued."""
+    admin = {"X-Admin-Token": "mock-admin"}
+    everyone = requests.get(f"{mocks.urls['dukcapil']}/admin/citizens", params={"start": 0, "limit": 1000},
+                            headers=admin, timeout=10).json()["citizens"]
+    if holding is None:
+        return dict(everyone[3])
+    truth = requests.get(f"{mocks.urls['licensing']}/admin/truth", params={"dataset": "oss"}, headers=admin,
+                         timeout=10).json()
+    holders = {r["applicant_nik"] for r in truth["records"] if r["service_code"] == holding and r["status"] == "ISSUED"}
+    return dict(next(c for c in everyone if c["nik"] in holders))
 
 
 @pytest.fixture
@@ -207,3 +229,65 @@ def test_a_citizen_signs_up_signs_in_tracks_and_signs_out(server, browser):
     replay = requests.get(f"{base}/lacak", cookies={"mpp_sesi": old_cookie["value"]}, allow_redirects=False,
                           timeout=10)
     assert replay.status_code == 303 and replay.headers["Location"].startswith("/masuk")
+
+
+def _sign_up_and_in(browser, wait, sso: str, citizen: dict[str, str]) -> None:
+    """From the provider's sign-in page: sign up (verified against the mock Dukcapil), then sign in."""
+    browser.find_element(By.LINK_TEXT, "Daftar").click()
+    wait.until(ec.url_contains("/daftar"))
+    for name, value in (("nik", citizen["nik"]), ("nama", citizen["nama_lengkap"]),
+                        ("tgl_lahir", citizen["tanggal_lahir"]), ("kata_sandi", PASSWORD),
+                        ("ulangi_kata_sandi", PASSWORD)):
+        _fill(browser, name, value)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(ec.url_contains("terdaftar=1"))
+    _fill(browser, "nik", citizen["nik"])
+    _fill(browser, "kata_sandi", PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+
+@pytest.mark.parametrize("server", ["NIB"], indirect=True)
+def test_a_citizen_holding_a_nib_applies_for_a_regional_licence(server, browser, tmp_path):
+    base, citizen = server.base, server.citizen
+    wait = WebDriverWait(browser, 20)
+    service = f"{base}/layanan/dpmptsp-3314/REKLAME"
+
+    browser.get(service)
+    browser.find_element(By.ID, "masuk-ajukan").click()
+    wait.until(ec.url_contains(f"{base}/masuk"))
+    browser.find_element(By.ID, "tombol-sso").click()
+    wait.until(ec.url_contains(f"{server.sso}/masuk"))
+    _sign_up_and_in(browser, wait, server.sso, citizen)
+    wait.until(ec.title_contains("Ajukan Permohonan"))
+
+    # the NIB issued by OSS is held: no file asked for it; only what is missing is uploaded
+    nib = browser.find_element(By.ID, "syarat-NIB")
+    assert "Sudah dimiliki" in nib.text
+    assert not browser.find_elements(By.NAME, "dokumen_NIB")
+    for name, value in (("nama_usaha", "Toko Sukowati Asri"), ("alamat_usaha", "Jl. Raya Sukowati No. 12, Sragen"),
+                        ("modal_usaha", "25000000"), ("lokasi_reklame", "Simpang Empat Pasar Bunder"),
+                        ("ukuran_m2", "4,5")):
+        browser.find_element(By.NAME, name).send_keys(value)
+    scan = tmp_path / "dokumen.pdf"
+    scan.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    uploads = browser.find_elements(By.CSS_SELECTOR, "input[type=file]")
+    assert uploads
+    for field in uploads:
+        field.send_keys(str(scan))
+    browser.find_element(By.ID, "kirim-pengajuan").click()
+    wait.until(ec.title_contains("Bukti Pengajuan"))
+    reference = browser.find_element(By.ID, "nomor-pengajuan").text
+    assert reference.startswith("MPP-") and citizen["nik"] not in browser.page_source
+
+    # the dispatcher carries it to the regional office; the receipt shows at once in Lacak Permohonan
+    bus = Bus.from_settings(server.bus_settings)
+    try:
+        assert bus.dispatch("dpmptsp-3314").delivered == 1
+    finally:
+        bus.store.dispose()
+    browser.get(f"{base}/lacak")
+    wait.until(ec.title_contains("Lacak Permohonan"))
+    entry = browser.find_element(By.ID, f"pengajuan-{reference}")
+    assert "terkirim" in entry.text
+    number = entry.find_element(By.CSS_SELECTOR, ".nomor-instansi").text
+    assert browser.find_elements(By.ID, f"permohonan-dpmptsp-3314-{number}")

@@ -13,6 +13,9 @@ from schemathesis import GenerationMode
 
 from mpp_bus.api import build_context, create_app, openapi_document
 from mpp_bus.api.app import reference_app
+from mpp_bus.engine.outbox import Outbox
+from mpp_bus.engine.uploads import UploadStore
+from mpp_bus.privacy import Sealer
 from mpp_bus.store import create_store
 from tests.api.seed import SITI, Seeded, api_settings, seed
 
@@ -53,9 +56,12 @@ def seeded(sqlite_url: str):
 
 
 @pytest.fixture
-def fuzzed(seeded: Seeded):
+def fuzzed(seeded: Seeded, tmp_path: Path):
     settings_ = api_settings(verify_limit_per_nik=10_000, verify_limit_per_caller=10_000)
-    ctx = build_context(seeded.store, settings_, environment="test", hasher=seeded.hasher, identity=AlwaysKnown())
+    # The write side too: any service takes a free-form application, so submissions get past the catalog.
+    ctx = build_context(seeded.store, settings_, environment="test", hasher=seeded.hasher, identity=AlwaysKnown(),
+                        outbox=Outbox(seeded.store, seeded.hasher, Sealer(b"f" * 32)),
+                        uploads=UploadStore(tmp_path / "uploads"), forms=lambda agency, code: {"type": "object"})
     app = create_app(ctx)
     # One token that may call everything: a citizen who is also an admin and an identity verifier.
     token = seeded.token("fuzzer", nik=SITI, roles=["admin", "identity_verifier"])
