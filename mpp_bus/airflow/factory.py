@@ -184,8 +184,8 @@ def build_dispatch_dag(
         doc_md=f"Delivers the submissions waiting in the outbox for **{instance.name}** (`{instance.id}`) through "
                f"its adapter, exactly once at the agency: `mpp-bus dispatch {instance.id}` does the same. Runs when "
                f"the portal accepts a submission (asset `mpp://outbox/{instance.id}`) and on "
-               f"`{settings.dispatch_retry_schedule}` for retries (`MPP_AIRFLOW_DISPATCH_RETRY_SCHEDULE`); ends at once "
-               f"when nothing waits. Pool `{pool_name(instance.id)}`, the agency's breaker.",
+               f"`{settings.dispatch_retry_schedule}` for retries (`MPP_AIRFLOW_DISPATCH_RETRY_SCHEDULE`); ends "
+               f"at once when nothing waits. Pool `{pool_name(instance.id)}`, the agency's breaker.",
         dagrun_timeout=timedelta(seconds=settings.execution_timeout_seconds * 2),
         **dag_args,
     ) as dag:
