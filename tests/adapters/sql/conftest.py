@@ -21,10 +21,11 @@ NIK = "3314014501900001"
 SPEC: dict[str, Any] = {
     "statuses": {"version": 1, "normalise": True,
                  "statuses": {"BARU": "submitted", "DIPROSES": "in_process", "TERBIT": "completed"}},
-    "vocabulary": {"documents": {"KTP": "KTP_EL"}, "channels": {"LOKET": "direct"}},
+    "vocabulary": {"documents": {"KTP": "KTP_EL"}, "channels": {"LOKET": "direct"},
+                   "categories": {"perizinan": "perizinan_usaha"}},
     "streams": {
         "catalog": {"view": "v_layanan", "id": "kode",
-                    "fields": {"code": "kode", "name": "nama", "category": "kategori",
+                    "fields": {"code": "kode", "name": "nama", "category": {"from": "kategori", "as": "category"},
                                "sla_working_days": {"from": "sla_hari", "as": "int"},
                                "fee_idr": {"from": "tarif", "as": "int", "default": 0}}},
         "applications": {
