@@ -7,7 +7,7 @@ plus its similarity to the rest of the service's text, each only when at least `
 is the service's own code; words most services share ("izin", "surat") count for little. A service matches when
 any group scores; the more groups match and the closer, the higher it ranks. Similarity is trigram based on both
 stores: ``word_similarity`` of ``pg_trgm`` on PostgreSQL; on SQLite the share of the alternative's trigrams found in
-the text, over the candidates an FTS5 trigram index returns (migration 0006).
+the text, over the candidates an FTS5 trigram index returns (migration 0007).
 """
 
 from __future__ import annotations

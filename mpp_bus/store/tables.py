@@ -243,7 +243,7 @@ portal_sessions = Table(
     Index(None, "expires_at"),
 )
 
-# The outbox: applications on their way to an agency (migration 0011). One row per submission, unique per citizen
+# The outbox: applications on their way to an agency (migration 0009). One row per submission, unique per citizen
 # and client idempotency key, so a double click or a retried POST makes one. ``sealed`` holds the clear NIK and the
 # form, AES-GCM encrypted with MPP_OUTBOX_KEY, and is set NULL once the submission is delivered, refused or dead.
 submissions = Table(
@@ -304,7 +304,7 @@ rate_counters = Table(
 )
 
 # Catalog search: words citizens use for a service that its own text does not contain (old names such as IMB for
-# PBG, abbreviations, spelling variants). Rows are data, seeded by migration 0006; ``term`` is matched against the
+# PBG, abbreviations, spelling variants). Rows are data, seeded by migration 0007; ``term`` is matched against the
 # words of a query, ``synonym`` is searched as well.
 search_synonyms = Table(
     "search_synonyms",
@@ -314,7 +314,7 @@ search_synonyms = Table(
 )
 
 # On SQLite the catalog search reads an FTS5 table (trigram tokenizer) that triggers keep in step with ``services``
-# (migration 0006). It is derived data, not a table of the model: schema comparisons and autogenerate skip it and
+# (migration 0007). It is derived data, not a table of the model: schema comparisons and autogenerate skip it and
 # the shadow tables FTS5 creates beside it.
 SEARCH_INDEX = "services_search"
 

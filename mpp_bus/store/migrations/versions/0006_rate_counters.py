@@ -3,7 +3,7 @@
 One row per limit scope, key (a hash, never a clear NIK) and fixed window; an attempt is one atomic upsert that
 returns the new count, so concurrent requests in different processes can never all read "under the limit".
 
-Revision ID: 0009
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-02
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """Server-side sessions of the citizen pages (and sign-ins under way with the single sign-on).
 
-Revision ID: 0007
-Revises: 0011
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0011"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Quarantine as a workflow: a row is open until its record stores (``resolution`` ``stored``) or a later copy of
 the record is quarantined again (``superseded``), so the open rows are exactly the records that still need a fix.
 
-Revision ID: 0008
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-03
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -7,8 +7,8 @@
 - SQLite: an FTS5 table with the trigram tokenizer (``services_search``) that triggers keep in step with
   ``services`` and with agency names, filled from the services already stored.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-04
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0009"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -133,7 +133,7 @@ def _postgres_upgrade() -> None:
             op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     except sa.exc.DBAPIError as exc:
         raise RuntimeError(
-            "migration 0006: the PostgreSQL extension pg_trgm could not be created, and the catalog search needs it. "
+            "migration 0007: the PostgreSQL extension pg_trgm could not be created, and the catalog search needs it. "
             "Install PostgreSQL's contrib package on the database server and have a superuser (or the database "
             "owner, pg_trgm being a trusted extension) run `CREATE EXTENSION pg_trgm;` in this database, then run "
             f"`mpp-bus db upgrade` again. The server said: {str(exc.orig).strip()[:300]}"
