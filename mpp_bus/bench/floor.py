@@ -49,7 +49,7 @@ from lxml import etree
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from mpp_bus.bench.common import BENCH_NIK_KEY, peak_rss_mib
-from mpp_bus.privacy import NikHasher
+from mpp_bus.privacy import NikHasher, redact_text
 
 # --- the agencies' pages, as one pydantic-core validator each ---------------------------------------------------
 
@@ -76,6 +76,7 @@ class RestApplication(BaseModel):
     submitted_at: AwareDatetime
     sla_due_date: date | None = None
     document_number: str | None = None
+    revision_note: str | None = None
     updated_at: AwareDatetime
 
 
@@ -83,6 +84,8 @@ class RestPage(BaseModel):
     data: list[RestApplication]
     next_cursor: str | None = None
 
+
+NOTE_LENGTH = 1000  # Application.revision_note's limit
 
 SOAP_NS = "urn:mpp:mock:dukcapil:v1"
 _T = f"{{{SOAP_NS}}}"
@@ -211,16 +214,19 @@ def prepare(page: Sequence[Application], agency_id: str, statuses: dict[str, str
         status_at = r.status_at.astimezone(utc)
         hashed = nik_hash(nik)
         due, document, service, submitted = r.sla_due_date, r.document_number, r.service_code, r.submitted_at
+        # The agency's note on what to fix, as the store keeps it: whitespace collapsed, cut, personal data masked.
+        note = getattr(r, "revision_note", None)
+        note = redact_text(" ".join(note.split())[:NOTE_LENGTH]) or None if note else None
         content_hash = blake2b(
             f"{service}|{hashed}|{status}|{agency_status}|{(status_at - epoch) // micro}|"
             f"{(submitted - epoch) // micro}|{due and due.toordinal()}|{document}|"
-            f"{(updated - epoch) // micro}".encode(),
+            f"{(updated - epoch) // micro}{f'|{note}' if note else ''}".encode(),
             digest_size=16,
         ).hexdigest()
         key = sha256(f"{agency_id}|{app_id}|{agency_status}|{status_at.isoformat()}".encode()).hexdigest()
         status_at_enc, updated_enc = time_enc(status_at), time_enc(updated)
         row = (agency_id, app_id, service, hashed, f"{nik[:2]}{stars}{nik[-2:]}", status, agency_status,
-               status_at_enc, time_enc(submitted), date_enc(due), document, updated_enc, content_hash, now_enc)
+               status_at_enc, time_enc(submitted), date_enc(due), document, updated_enc, content_hash, note, now_enc)
         held = winners.get(app_id)
         # An id twice in one page (agencies that stamp to the second): the newer wins and both are history, as in
         # the engine; an equal time with equal content is the same record again. The lifecycle is not judged here.
@@ -239,7 +245,7 @@ def prepare(page: Sequence[Application], agency_id: str, statuses: dict[str, str
 
 APP_COLUMNS = ("agency_id", "application_id", "service_code", "nik_hash", "nik_masked", "status", "agency_status",
                "status_at", "submitted_at", "sla_due_date", "output_document", "source_updated_at", "content_hash",
-               "synced_at")
+               "revision_note", "synced_at")
 EVENT_COLUMNS = ("agency_id", "application_id", "status", "agency_status", "occurred_at", "idempotency_key",
                  "applied", "recorded_at")
 _APPS, _EVENTS = ", ".join(APP_COLUMNS), ", ".join(EVENT_COLUMNS)
@@ -248,7 +254,7 @@ _UPSERT_GUARD = ("ON CONFLICT (agency_id, application_id) DO UPDATE SET " + _UPD
                  + " WHERE excluded.source_updated_at > applications.source_updated_at")
 _EVENT_GUARD = "ON CONFLICT (application_id, agency_id, idempotency_key) DO NOTHING"
 _PG_TIME = "timestamptz"
-_PG_APP_TYPES = ["text"] * 7 + [_PG_TIME, _PG_TIME, "date", "text", _PG_TIME, "text", _PG_TIME]
+_PG_APP_TYPES = ["text"] * 7 + [_PG_TIME, _PG_TIME, "date", "text", _PG_TIME, "text", "text", _PG_TIME]
 _PG_EVENT_TYPES = ["text"] * 4 + [_PG_TIME, "text", "bool", _PG_TIME]
 
 
