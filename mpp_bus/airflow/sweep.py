@@ -25,16 +25,16 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager, suppress
+from collections.abc import Mapping
+from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import yaml
 
 from mpp_bus.airflow.generate import generate_agencies
+from mpp_bus.bench.common import stop_on_sigterm
 from mpp_bus.errors import MppBusError
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
@@ -265,23 +265,6 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
-@contextmanager
-def _stop_on_sigterm() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so every process is stopped and every database dropped."""
-    def interrupt(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 # -- databases --------------------------------------------------------------------------------------------------
 
 class Databases:
@@ -385,7 +368,7 @@ def run_sweep(options: SweepOptions) -> SweepResult:
     """Set up, sweep, measure, tear down. Raises ``SweepError`` when a step fails; cleans up in every case."""
     if options.executor not in EXECUTORS:
         raise SweepError(f"unknown executor {options.executor!r}; known: {', '.join(EXECUTORS)}")
-    with ExitStack() as stack, _stop_on_sigterm():
+    with ExitStack() as stack, stop_on_sigterm():
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mpp-sweep-")))
         home = tmp / "airflow"
         logs = options.keep_logs or tmp / "logs"

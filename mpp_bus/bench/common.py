@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import resource
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 
 # The benchmark's NIK key: its stores are thrown away, so the key protects nothing and need not be secret.
 BENCH_NIK_KEY = b"mpp-bus benchmark key, not a secret"
@@ -23,3 +27,21 @@ def peak_rss_mib() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so a benchmark's ``finally`` blocks stop every process it started (by PID) and
+    drop every throw-away database, whichever way it was stopped."""
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

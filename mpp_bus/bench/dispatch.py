@@ -24,8 +24,8 @@ from typing import Any
 import requests
 from pydantic import SecretStr
 
-from mpp_bus.bench.common import BENCH_NIK_KEY
-from mpp_bus.bench.runner import DEFAULT_POSTGRES_URL, STORES, Report, _stop_on_sigterm, _store
+from mpp_bus.bench.common import BENCH_NIK_KEY, stop_on_sigterm
+from mpp_bus.bench.runner import DEFAULT_POSTGRES_URL, STORES, Report, _store
 from mpp_bus.bus import Bus
 from mpp_bus.config import Settings, parse_agencies
 from mpp_bus.engine.outbox import SubmissionRequest
@@ -60,7 +60,7 @@ def run_dispatch_bench(options: DispatchBenchOptions, report: Report = lambda _:
         raise ValueError(f"submissions must be at least {len(AGENCIES)} (one per agency)")
     results = []
     started = time.perf_counter()
-    with _stop_on_sigterm(), tempfile.TemporaryDirectory(prefix="mpp-bench-") as tmp:
+    with stop_on_sigterm(), tempfile.TemporaryDirectory(prefix="mpp-bench-") as tmp:
         report("starting the mock agencies")
         # Citizens enough for one submission each; a high rate limit, so the bus is measured, not the throttle.
         with MockAgencyProcess(seed=options.seed, citizens=max(options.submissions, 100), applications=10,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,9 +22,9 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
+from mpp_bus.bench.common import stop_on_sigterm
 from mpp_bus.mocks import MockAgencyProcess
 from mpp_bus.store import create_store
 from mpp_bus.store.database import scratch_database
@@ -62,7 +61,7 @@ def run_bench(options: BenchOptions, report: Report = lambda _: None) -> dict[st
     _check(options)
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
-    with _stop_on_sigterm(), tempfile.TemporaryDirectory(prefix="mpp-bench-") as tmp:
+    with stop_on_sigterm(), tempfile.TemporaryDirectory(prefix="mpp-bench-") as tmp:
         report(f"starting the mock agencies with {options.records:,} applications per dataset")
         # A high rate limit: the benchmark measures the bus, not the licensing system's throttle.
         with MockAgencyProcess(seed=options.seed, citizens=options.citizens, applications=options.records,
@@ -199,18 +198,3 @@ def _migrate(url: str) -> None:
     store.dispose()
 
 
-@contextmanager
-def _stop_on_sigterm() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so every ``finally`` above cleans up."""
-    def interrupt(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
