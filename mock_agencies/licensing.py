@@ -16,6 +16,8 @@ import os
 import secrets
 import threading
 import time
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -203,17 +205,18 @@ class LicensingServer(AgencyServer):
         return _page(",".join(_item(r, k) for r, k in self.shape_page(dataset, records)), last)
 
     def _submit(self, dataset: Dataset, request: Request) -> Response:
-        """POST an application. ``Idempotency-Key``: the same key and body get the same application again (200,
-        ``Idempotent-Replayed: true``); the same key with another body is refused (422 ``idempotency_key_reused``).
+        """POST an application, as ``multipart/form-data`` (a JSON part ``application``, then one part per file
+        with its filename and content type) or, without files, as a JSON body. ``Idempotency-Key``: the same key
+        with the same application and files gets the same answer again (``Idempotent-Replayed: true``); the same key
+        with anything else is refused (422 ``idempotency_key_reused``).
         An invalid form is refused with a reason in Indonesian (422 ``validation_failed``)."""
         try:
-            body = json.loads(request.body or b"null")
-            if not isinstance(body, dict):
-                raise ValueError
-        except ValueError:
-            return self.error(400, "invalid_request", "the body must be a JSON object")
+            body, files = _application_body(request)
+        except ValueError as exc:
+            return self.error(400, "invalid_request", str(exc))
         key = request.headers.get("Idempotency-Key")
-        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        # The same key is a replay only with the same application and the same files, byte for byte.
+        digest = hashlib.sha256(json.dumps([body, files], sort_keys=True).encode()).hexdigest()
         reference = str(body.get("client_reference") or "")
         with self._submit_lock:
             held = self._idempotent.get((dataset.name, key)) if key else None
@@ -235,7 +238,7 @@ class LicensingServer(AgencyServer):
                                                "sla_due_date": iso_date(record.sla_due_day),
                                                "client_reference": reference or None})
                 self.note_received(dataset=dataset.name, reference=reference, key=key, outcome="created",
-                                   id=record.id)
+                                   id=record.id, files=files)
             if key:
                 self._idempotent[(dataset.name, key)] = (digest, response.status, response.body)
         return response
@@ -246,6 +249,40 @@ class LicensingServer(AgencyServer):
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
         return json_response(status, {"error": code, "error_description": message}, headers)
+
+
+def _application_body(request: Request) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The application and what is known of each file sent with it (part name, filename, content type, sha256,
+    size: what the tests check arrived, without keeping the files)."""
+    content_type = request.headers.get("Content-Type") or ""
+    files: list[dict[str, Any]] = []
+    if content_type.lower().startswith("multipart/form-data"):
+        message = BytesParser(policy=HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + request.body)
+        if not message.is_multipart():
+            raise ValueError("the multipart body could not be read")
+        raw: bytes | None = None
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            content = part.get_payload(decode=True)
+            if not isinstance(content, bytes):
+                content = b""
+            if name == "application" and part.get_filename() is None:
+                raw = content
+                continue
+            files.append({"name": name, "filename": part.get_filename(), "content_type": part.get_content_type(),
+                          "sha256": hashlib.sha256(content).hexdigest(), "size": len(content)})
+        if raw is None:
+            raise ValueError("the multipart body has no 'application' part")
+    else:
+        raw = request.body or b"null"
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ValueError("the application must be a JSON object")
+    return body, files
 
 
 # What the office writes beside REVISION_REQUIRED: what the applicant must fix, in the applicant's language.

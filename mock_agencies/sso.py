@@ -154,6 +154,7 @@ class User:
     nik: str
     name: str
     roles: tuple[str, ...] = ("citizen",)
+    birthdate: str = ""  # YYYY-MM-DD as Dukcapil has it (OIDC `birthdate`); empty when not known
 
     def get_user_id(self) -> str:
         return self.sub
@@ -167,25 +168,30 @@ class Users:
         self._lock = threading.Lock()
         with self._lock, self._db:
             self._db.execute("CREATE TABLE IF NOT EXISTS users (sub TEXT PRIMARY KEY, nik TEXT UNIQUE NOT NULL, "
-                             "name TEXT NOT NULL, password TEXT NOT NULL, roles TEXT NOT NULL)")
+                             "name TEXT NOT NULL, password TEXT NOT NULL, roles TEXT NOT NULL, "
+                             "birthdate TEXT NOT NULL DEFAULT '')")
+            # A users file from before birth dates were kept gains the column, empty for its users.
+            if "birthdate" not in {row[1] for row in self._db.execute("PRAGMA table_info(users)")}:
+                self._db.execute("ALTER TABLE users ADD COLUMN birthdate TEXT NOT NULL DEFAULT ''")
 
-    def add(self, nik: str, name: str, password_hash: str, roles: tuple[str, ...] = ("citizen",)) -> User | None:
-        user = User(secrets.token_hex(16), nik, name, roles)
+    def add(self, nik: str, name: str, password_hash: str, roles: tuple[str, ...] = ("citizen",), *,
+            birthdate: str = "") -> User | None:
+        user = User(secrets.token_hex(16), nik, name, roles, birthdate)
         try:
             with self._lock, self._db:
-                self._db.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?)",
-                                 (user.sub, nik, name, password_hash, " ".join(roles)))
+                self._db.execute("INSERT INTO users (sub, nik, name, password, roles, birthdate) VALUES "
+                                 "(?, ?, ?, ?, ?, ?)", (user.sub, nik, name, password_hash, " ".join(roles), birthdate))
         except sqlite3.IntegrityError:
             return None  # the NIK is registered already
         return user
 
     def _one(self, column: str, value: str) -> tuple[User, str] | None:
         with self._lock:
-            row = self._db.execute(f"SELECT sub, nik, name, password, roles FROM users WHERE {column} = ?",
+            row = self._db.execute(f"SELECT sub, nik, name, password, roles, birthdate FROM users WHERE {column} = ?",
                                    (value,)).fetchone()
         if row is None:
             return None
-        return User(row[0], row[1], row[2], tuple(row[4].split())), row[3]
+        return User(row[0], row[1], row[2], tuple(row[4].split()), row[5]), row[3]
 
     def by_sub(self, sub: str) -> User | None:
         found = self._one("sub", sub)
@@ -371,7 +377,7 @@ class SsoServer:
         stored = hash_password(self.config.demo_password)
         for i in range(min(count, population.count)):
             c = population.citizen(i).public_dict()
-            self.users.add(str(c["nik"]), str(c["nama_lengkap"]), stored)
+            self.users.add(str(c["nik"]), str(c["nama_lengkap"]), stored, birthdate=str(c["tanggal_lahir"]))
 
     # --- Authlib wiring ------------------------------------------------------------------------------------------
 
@@ -476,7 +482,11 @@ class SsoServer:
         return server
 
     def user_info(self, user: User) -> UserInfo:
-        return UserInfo(sub=user.sub, name=user.name, nik=user.nik, roles=list(user.roles))
+        # Standard OIDC profile claims (name, birthdate), which the portal pre-fills forms from, then ours.
+        info = UserInfo(sub=user.sub, name=user.name, nik=user.nik, roles=list(user.roles))
+        if user.birthdate:
+            info["birthdate"] = user.birthdate
+        return info
 
     def _generate_token(self, grant_type: str, client: Client, user: User | None = None, scope: str | None = None,
                         expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
@@ -566,8 +576,8 @@ class SsoServer:
                 "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"],
                 "code_challenge_methods_supported": ["S256"], "scopes_supported": list(SCOPES),
                 "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-                "claims_supported": ["sub", "name", "nik", "roles", "iss", "aud", "exp", "iat", "auth_time",
-                                     "nonce"]}
+                "claims_supported": ["sub", "name", "birthdate", "nik", "roles", "iss", "aud", "exp", "iat",
+                                     "auth_time", "nonce"]}
 
     def _session_user(self, request: Request) -> tuple[User, int] | None:
         sid = _cookies(request).get(SESSION_COOKIE)
@@ -693,7 +703,8 @@ class SsoServer:
         if not verdict:
             return self._signup_page(request, target, "Data tidak cocok dengan data kependudukan (Dukcapil). "
                                                       "Periksa NIK, nama lengkap dan tanggal lahir.", 422)
-        if self.users.add(nik, name, hash_password(password)) is None:
+        # The birth date Dukcapil has just confirmed.
+        if self.users.add(nik, name, hash_password(password), birthdate=birth) is None:
             return self._signup_page(request, target, "NIK ini sudah terdaftar. Silakan masuk.", 409)
         return _redirect("/masuk?" + urlencode({"lanjut": target, "terdaftar": "1"}) if target
                          else "/masuk?terdaftar=1")

@@ -4,7 +4,8 @@ credentials, one server for many tenants (``/api/v1/{tenant}/...``).
 Applications: ``GET /api/v1/{tenant}/applications?updated_since=<RFC 3339>&cursor=<opaque>&limit=<=1000``, ordered
 by ``(updated_at, id)``, with ``next_cursor`` null on the last page.
 
-Submissions: ``POST /api/v1/{tenant}/applications`` with an ``Idempotency-Key`` header (the submission's reference):
+Submissions: ``POST /api/v1/{tenant}/applications`` as ``multipart/form-data`` (a JSON part ``application``, one
+file part per upload) with an ``Idempotency-Key`` header (the submission's reference):
 the agency answers a resend with the first application again, so resending is safe. An invalid form is refused with
 422 ``validation_failed`` and a reason in Indonesian.
 
@@ -16,13 +17,13 @@ record at the mark is skipped when it comes back).
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, NotRequired
 
+import orjson
 import requests
 from pydantic import SecretStr, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
@@ -161,16 +162,17 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
 
     def submit(self, submission: Submission) -> Receipt:
         path = f"{self.prefix}/applications"
-        body = {
+        application = {
             "service_code": submission.service_code, "applicant_nik": submission.applicant_nik,
             "client_reference": submission.reference, "form": dict(submission.form),
             "documents": [{"type": d.requirement, "agency_id": d.agency_id, "application_id": d.application_id,
                            "number": d.document_number} for d in submission.documents],
-            "attachments": [{"type": u.requirement, "content_type": u.media_type, "filename": u.filename,
-                             "content_base64": base64.b64encode(u.content).decode()} for u in submission.uploads],
         }
-        # Retried within the call as any request: the key makes every resend safe.
-        response = self.http.request("POST", path, json=body, headers={"Idempotency-Key": submission.reference},
+        # multipart/form-data: the application as a JSON part, then each upload as a file part named by its
+        # requirement. Retried within the call as any request: the key makes every resend safe.
+        files = [("application", (None, orjson.dumps(application), "application/json")),
+                 *((u.requirement, (u.filename, u.content, u.media_type)) for u in submission.uploads)]
+        response = self.http.request("POST", path, files=files, headers={"Idempotency-Key": submission.reference},
                                      ok=(200, 201, 422))
         data = response.json(agency=self.agency_id, path=path)
         if response.status == 422:

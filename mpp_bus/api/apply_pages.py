@@ -72,7 +72,8 @@ def _is_number(text: str) -> bool:
 
 def _page(request: Request, ctx: ApiContext, who: Any, agency_id: str, code: str, *, values: dict[str, str],
           errors: dict[str, str], key: str, status_code: int = 200) -> Response:
-    form = application_form(ctx, who.nik_hash or "", agency_id, code)
+    form = application_form(ctx, who.nik_hash or "", agency_id, code,
+                            ctx.sessions.identity(request.cookies.get(SESSION_COOKIE)))
     service = ctx.store.service_detail(agency_id, code)
     return private(templates.TemplateResponse(request, "ajukan.html", {
         "who": who, "f": form, "agency_name": service.agency_name if service else agency_id,

@@ -21,6 +21,7 @@ import jwt
 
 from mpp_bus.api.jwks import JwksError, JwksKeys
 from mpp_bus.api.settings import ApiSettings
+from mpp_bus.contract.submission import IDENTITY_CLAIMS
 from mpp_bus.privacy import NikHasher, mask, nik_problem, redact_text
 
 
@@ -78,6 +79,10 @@ class TokenVerifier:
         nik = self._decode(token).get(self.settings.nik_claim)
         return nik if isinstance(nik, str) and not nik_problem(nik) else None
 
+    def identity(self, token: str) -> dict[str, str]:
+        """The caller's profile claims (``name``, ``birthdate``) where the token carries them, to pre-fill forms."""
+        return profile_claims(self._decode(token))
+
     def _decode(self, token: str) -> dict[str, Any]:
         options: jwt.types.Options = {"require": ["exp", "iat", "sub"],
                                       "verify_aud": self.settings.jwt_audience is not None}
@@ -109,6 +114,15 @@ class TokenVerifier:
         return claims
 
 
+# The standard OIDC profile claims a form may be pre-filled from.
+PROFILE_CLAIMS = IDENTITY_CLAIMS
+
+
+def profile_claims(claims: Mapping[str, Any]) -> dict[str, str]:
+    """The profile claims of a verified token that are non-empty strings."""
+    return {k: v.strip() for k in PROFILE_CLAIMS if isinstance(v := claims.get(k), str) and v.strip()}
+
+
 def _roles(claims: Mapping[str, Any], path: str) -> Iterable[str]:
     value: Any = claims
     for part in path.split("."):
@@ -128,6 +142,7 @@ def issue_token(
     nik: str | None = None,
     roles: Iterable[str] = (),
     lifetime_s: int = 3600,
+    profile: Mapping[str, str] | None = None,
 ) -> str:
     """An HS256 token signed with the development key, standing in for the single sign-on (development only)."""
     now = int(time.time())
@@ -139,6 +154,7 @@ def issue_token(
     node[leaf] = list(roles)
     if nik is not None:
         claims[settings.nik_claim] = nik
+    claims.update(profile or {})  # standard profile claims (name, birthdate) as a sign-on may add them
     if settings.jwt_issuer:
         claims["iss"] = settings.jwt_issuer
     if settings.jwt_audience:

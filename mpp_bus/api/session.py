@@ -32,7 +32,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import Response
 
-from mpp_bus.api.auth import Principal
+from mpp_bus.api.auth import Principal, profile_claims
 from mpp_bus.api.settings import ApiSettings
 from mpp_bus.privacy import nik_problem
 from mpp_bus.store import SessionRow, Store
@@ -156,19 +156,26 @@ class SessionManager:
         """The signed-in citizen's NIK in clear, read from the ID token sealed in their session, for the one use that
         needs it: sealing an application the agency must receive with its applicant's NIK. The token was verified at
         sign-in and the seal is authenticated, so its signature and expiry are not checked again here."""
+        nik = self._id_token_claims(cookie).get(self.settings.nik_claim)
+        return nik if isinstance(nik, str) and not nik_problem(nik) else None
+
+    def identity(self, cookie: str | None) -> dict[str, str]:
+        """The signed-in citizen's profile as the sign-on asserted it in the ID token (the standard claims ``name``
+        and ``birthdate`` where present), to pre-fill forms; read from the sealed token, never stored apart."""
+        return profile_claims(self._id_token_claims(cookie))
+
+    def _id_token_claims(self, cookie: str | None) -> dict[str, Any]:
         if not cookie or self.principal(cookie) is None:
-            return None
+            return {}
         row = self.table.get(id_hash(cookie))
         data = unseal(cookie, row.sealed) if row is not None else None
         token = (data or {}).get("id_token")
         if not isinstance(token, str):
-            return None
+            return {}
         try:
-            claims = jwt.decode(token, options={"verify_signature": False})
+            return dict(jwt.decode(token, options={"verify_signature": False}))
         except jwt.InvalidTokenError:
-            return None
-        nik = claims.get(self.settings.nik_claim)
-        return nik if isinstance(nik, str) and not nik_problem(nik) else None
+            return {}
 
     def end(self, cookie: str | None) -> str | None:
         """Delete the session; returns its ID token (for ``id_token_hint``) when there was one."""

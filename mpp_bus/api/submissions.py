@@ -23,7 +23,7 @@ from mpp_bus.api.audit import Outcome
 from mpp_bus.api.context import ApiContext, Citizen, Context, Purpose, bearer
 from mpp_bus.api.models import AgencyName
 from mpp_bus.canonical.vocabulary import Document
-from mpp_bus.contract import DocumentRef, UploadedFile
+from mpp_bus.contract import DocumentRef, UploadedFile, prefill_sources
 from mpp_bus.engine.outbox import SubmissionRequest
 from mpp_bus.engine.uploads import UploadRefused, sanitise_filename
 from mpp_bus.errors import IdempotencyConflictError, InvalidSubmissionError
@@ -168,12 +168,25 @@ def service_form(ctx: ApiContext, agency_id: str, service_code: str) -> tuple[st
 
 
 def application_form(ctx: ApiContext, nik_hash: str, agency_id: str, service_code: str,
-                     known: Mapping[str, Any] | None = None) -> ApplicationForm:
-    """The form of a service for one citizen (the caller audits the read)."""
+                     identity: Mapping[str, Any] | None = None) -> ApplicationForm:
+    """The form of a service for one citizen (the caller audits the read), pre-filled where its schema says
+    (``x-prefill``) from ``identity`` (the citizen's profile claims as the sign-on asserts them) and from the
+    documents the citizen holds. Computed at each read, never stored."""
     name, requirements, schema = service_form(ctx, agency_id, service_code)
     states = ctx.store.requirement_states(nik_hash, requirements)
-    fields = (schema.get("properties") or {}).keys()
-    prefill = {k: v for k, v in (known or {}).items() if k in fields}
+    sources = prefill_sources(schema)
+    wanted = [s.removeprefix("document.") for s in sources.values() if s.startswith("document.")]
+    numbers = {s.requirement: s.held.document_number for s in states if s.held is not None}
+    missing = [code for code in dict.fromkeys(wanted) if code not in requirements]
+    if missing:
+        numbers.update({s.requirement: s.held.document_number
+                        for s in ctx.store.requirement_states(nik_hash, missing) if s.held is not None})
+    prefill: dict[str, Any] = {}
+    for field, source in sources.items():
+        kind, _, key = source.partition(".")
+        value = (identity or {}).get(key) if kind == "identity" else numbers.get(key)
+        if isinstance(value, str) and value.strip():
+            prefill[field] = value.strip()
     return ApplicationForm(agency_id=agency_id, service_code=service_code, service_name=name, form_schema=schema,
                            requirements=[requirement_view(s) for s in states], prefill=prefill)
 
@@ -182,11 +195,15 @@ def application_form(ctx: ApiContext, nik_hash: str, agency_id: str, service_cod
             summary="The form of a service for the signed-in citizen, with the requirements already held",
             tags=["submissions"],
             responses={404: {"description": "No such service taking electronic applications."}})
-def my_application_form(ctx: Context, who: Citizen, agency_id: str, service_code: str,
-                        purpose: Purpose = None) -> ApplicationForm:
+def my_application_form(ctx: Context, who: Citizen,
+                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+                        agency_id: str, service_code: str, purpose: Purpose = None) -> ApplicationForm:
     """Each required document as held (the output document of one of the citizen's completed applications at any
-    agency, attached by reference) or still needed (to upload)."""
-    form = application_form(ctx, who.nik_hash or "", agency_id, service_code)
+    agency, attached by reference) or still needed (to upload), and ``prefill``: the fields whose schema names an
+    ``x-prefill`` source, filled from the token's profile claims (``identity.name``, ``identity.birthdate``) or
+    the number of a document the citizen holds (``document.NIB``). Only a default; the citizen may change it."""
+    identity = ctx.tokens.identity(credentials.credentials) if credentials is not None else {}
+    form = application_form(ctx, who.nik_hash or "", agency_id, service_code, identity)
     ctx.audit_read(who, "requirements.read", f"service:{agency_id}/{service_code}"[:300],
                    subject_nik_hash=who.nik_hash, purpose=purpose or SUBMISSION_PURPOSE)
     return form

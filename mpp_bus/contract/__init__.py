@@ -25,6 +25,7 @@ from mpp_bus.contract.submission import (
     Submission,
     UploadedFile,
     form_problems,
+    prefill_sources,
 )
 
 __all__ = [
@@ -51,4 +52,5 @@ __all__ = [
     "build_adapter",
     "conditional_cursor",
     "form_problems",
+    "prefill_sources",
 ]

@@ -32,6 +32,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
+from mpp_bus.canonical.vocabulary import Document
 from mpp_bus.errors import ConfigError
 
 __all__ = [
@@ -107,6 +108,23 @@ class FieldProblem:
     message: str
 
 
+# A form field says where the portal may pre-fill it from: ``"x-prefill": "identity.name"`` (a standard OIDC claim
+# of the signed-in citizen's ID token) or ``"x-prefill": "document.NIB"`` (the number of a document the citizen
+# holds: the output document of one of their completed applications). Pre-filled values are only a default the
+# citizen can change; nothing is stored.
+PREFILL = "x-prefill"
+IDENTITY_CLAIMS = ("name", "birthdate")
+PREFILL_SOURCES = (*(f"identity.{claim}" for claim in IDENTITY_CLAIMS),
+                   *(f"document.{document.value}" for document in Document))
+
+
+def prefill_sources(schema: Mapping[str, Any]) -> dict[str, str]:
+    """The form's fields that may be pre-filled, each with its source (``identity.<claim>`` or
+    ``document.<code>``)."""
+    return {name: str(spec[PREFILL]) for name, spec in (schema.get("properties") or {}).items()
+            if isinstance(spec, Mapping) and PREFILL in spec}
+
+
 class FormSchemas:
     """The JSON Schemas (draft 2020-12) of the forms an adapter's services need, one file per service code."""
 
@@ -117,6 +135,10 @@ class FormSchemas:
                 Draft202012Validator.check_schema(schema)
             except SchemaError as exc:
                 raise ConfigError(f"form schema of service {code} is not a valid JSON Schema: {exc.message}") from exc
+            for name, source in prefill_sources(schema).items():
+                if source not in PREFILL_SOURCES:
+                    raise ConfigError(f"form schema of service {code}: field {name!r} has unknown {PREFILL!r} source "
+                                      f"{source!r}; known sources: {', '.join(PREFILL_SOURCES)}")
 
     @classmethod
     def load(cls, folder: Path) -> FormSchemas:

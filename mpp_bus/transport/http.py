@@ -18,7 +18,7 @@ import csv
 import email.utils
 import io
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -33,6 +33,8 @@ from mpp_bus.privacy import redact_text
 from mpp_bus.transport.retry import retry_policy
 
 Params = Mapping[str, Any] | None
+# One multipart part: (field name, (filename or None for a plain field, content, content type)).
+FilePart = tuple[str, tuple[str | None, bytes, str]]
 T = TypeVar("T")
 
 # A page of 1,000 records is well under 1 MiB; a body past this bound is a broken or hostile agency, never data.
@@ -109,11 +111,14 @@ class HttpClient:
         ok: tuple[int, ...] = (200,),
         retry: RetryConfig | None = None,
         json: Any = None,
+        files: Sequence[FilePart] | None = None,
     ) -> RawResponse:
         """Send one request (retried per the policy); a status outside ``ok`` or 2xx raises a typed error.
-        ``json`` is a body sent as JSON. Retry a POST only when the agency de-duplicates it (an idempotency key)."""
+        ``json`` is a body sent as JSON; ``files`` a ``multipart/form-data`` body, one part per
+        ``(name, (filename or None, bytes, content type))`` (bytes, not open files, so a retry sends the same parts
+        again). Retry a POST only when the agency de-duplicates it (an idempotency key)."""
         policy = retry_policy(retry or self.retry, sleep=self._sleep)
-        return policy(self._send, method, path, params, headers, data, ok, json)
+        return policy(self._send, method, path, params, headers, data, ok, json, files)
 
     def get(self, path: str, params: Params = None, headers: Mapping[str, str] | None = None,
             ok: tuple[int, ...] = (200,), retry: RetryConfig | None = None) -> RawResponse:
@@ -184,10 +189,12 @@ class HttpClient:
                           path=path)
 
     def _send(self, method: str, path: str, params: Params, headers: Mapping[str, str] | None,
-              data: Mapping[str, Any] | None, ok: tuple[int, ...], json: Any = None) -> RawResponse:
+              data: Mapping[str, Any] | None, ok: tuple[int, ...], json: Any = None,
+              files: Sequence[FilePart] | None = None) -> RawResponse:
         try:
             resp = self.session.request(method, self.url(path), params=params, headers=headers, data=data,
-                                        json=json, auth=self.auth, timeout=self.timeout, stream=True)
+                                        json=json, files=list(files) if files else None, auth=self.auth,
+                                        timeout=self.timeout, stream=True)
             if resp.status_code not in ok:
                 body = error_body(resp) if resp.status_code == 503 else None
                 if resp.raw is not None:

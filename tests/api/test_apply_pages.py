@@ -9,9 +9,10 @@ import re
 
 from fastapi.testclient import TestClient
 
+from mpp_bus.api.auth import issue_token
 from mpp_bus.api.pages import SESSION_COOKIE
 from mpp_bus.store import SubmissionState
-from tests.api.seed import SITI, T0, Seeded
+from tests.api.seed import BUDI, SITI, T0, Seeded
 from tests.api.test_submissions import FORM, PDF, client, held  # noqa: F401  # the fixtures of the API tests
 
 APPLY = "/layanan/dpmptsp-3301/IUMK/ajukan"
@@ -75,3 +76,27 @@ def test_a_receipt_then_the_delivery_state_in_lacak(client: TestClient, held: Se
     assert reference in lacak and "ditolak" in lacak
     assert "Alamat usaha berada di luar wilayah Kabupaten Cilacap" in lacak
     assert "Isian formulir sudah dihapus" in client.get(f"/pengajuan/{reference}").text
+
+
+def test_the_form_page_is_pre_filled_with_the_name_and_the_nib_held(client: TestClient, held: Seeded) -> None:
+    ctx = client.app.state.context  # type: ignore[attr-defined]  # a FastAPI app
+
+    def page_of(nik: str, profile: dict[str, str]) -> str:
+        token = issue_token(held.settings, "test", subject="c-1", nik=nik, profile=profile)
+        client.cookies.set(SESSION_COOKIE, ctx.sessions.create(ctx.tokens.principal(token), token))
+        text, _ = form_page(client)
+        return text
+
+    siti = page_of(SITI, {"name": "Siti Aminah"})
+    assert 'name="nama_pemilik" type="text" value="Siti Aminah"' in siti
+    assert 'name="nomor_nib" type="text" value="9120000000001"' in siti
+    assert SITI not in siti  # the NIK only ever masked
+    budi = page_of(BUDI, {})
+    assert 'name="nama_pemilik" type="text" value=""' in budi
+    assert 'name="nomor_nib" type="text" value=""' in budi
+    # A pre-filled value is a default: what the citizen typed instead is what is kept on a re-shown form.
+    _, hidden = form_page(client)
+    bad = client.post(APPLY, data={**hidden, "nama_pemilik": "Budi S", "nomor_nib": "", "nama_usaha": "W"})
+    assert bad.status_code == 422
+    assert 'name="nama_pemilik" type="text" value="Budi S"' in bad.text
+    assert 'name="nomor_nib" type="text" value=""' in bad.text

@@ -15,11 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mpp_bus.api import build_context, create_app
+from mpp_bus.api.auth import issue_token
 from mpp_bus.canonical import Level
-from mpp_bus.contract import StreamName
+from mpp_bus.contract import FormSchemas, StreamName
 from mpp_bus.engine import SyncEngine
 from mpp_bus.engine.outbox import Outbox
 from mpp_bus.engine.uploads import UploadStore, sanitise_filename
+from mpp_bus.errors import ConfigError
 from mpp_bus.privacy import Sealer
 from mpp_bus.store import SubmissionState
 from tests.api.seed import BUDI, SITI, T0, ScriptedAgency, Seeded, application, service
@@ -194,3 +196,26 @@ def test_every_submission_and_attempt_is_audited_without_the_clear_nik(client: T
     assert "submissions.read" in actions
     everything = repr(held.store.audit_entries(limit=1000))
     assert SITI not in everything and BUDI not in everything
+
+
+def test_the_form_is_pre_filled_from_the_token_and_the_documents_held(client: TestClient, held: Seeded) -> None:
+    def form_of(nik: str, profile: dict[str, str]) -> dict[str, Any]:
+        token = issue_token(held.settings, "test", subject="c-1", nik=nik, profile=profile)
+        response = client.get("/api/v1/me/services/dpmptsp-3301/IUMK/application-form",
+                              headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200
+        return response.json()  # type: ignore[no-any-return]
+
+    siti = form_of(SITI, {"name": "Siti Aminah", "birthdate": "1990-05-05"})
+    assert siti["prefill"] == {"nama_pemilik": "Siti Aminah", "nomor_nib": "9120000000001"}
+    assert siti["form_schema"]["properties"]["nomor_nib"]["x-prefill"] == "document.NIB"
+    # Budi holds no NIB, and his sign-on asserted no name: nothing to pre-fill, and never a NIK.
+    budi = form_of(BUDI, {})
+    assert budi["prefill"] == {}
+    assert SITI not in json.dumps(siti) and BUDI not in json.dumps(budi)
+
+
+def test_an_unknown_prefill_source_is_refused_with_the_known_ones() -> None:
+    schema = {"type": "object", "properties": {"x": {"type": "string", "x-prefill": "identity.nik"}}}
+    with pytest.raises(ConfigError, match=r"unknown 'x-prefill' source 'identity.nik'; known sources: identity.name"):
+        FormSchemas({"X": schema})

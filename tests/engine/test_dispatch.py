@@ -4,9 +4,11 @@ shown at once as applications, taken over by the next sync without a second row,
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -278,3 +280,34 @@ def test_uploads_without_an_upload_store_stop_the_dispatch_and_use_up_nothing(bu
     assert result.stopped is not None and "upload store" in result.stopped and result.attempts == 0
     after = bus.store.submission_by_reference(record.reference)
     assert after is not None and (after.state, after.attempts) == (SubmissionState.ACCEPTED, 0)
+
+
+def test_licensing_receives_uploads_as_multipart_parts_with_their_bytes(mocks: MockAgencies, db_url: str,
+                                                                        niks: list[str], tmp_path: Path) -> None:
+    settings = Settings(database_url=db_url, environment="test", nik_hmac_secret=SECRET, outbox_key=KEY,
+                        upload_dir=tmp_path / "uploads")
+    bus = Bus(settings, parse_agencies(agencies_doc(mocks.urls)), CONNECTIONS.get)
+    bus.store.upgrade()
+    try:
+        assert bus.uploads is not None
+        # CR LF and NUL inside the PNG signature: a multipart body that mangled line ends would change the hash.
+        png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+        pdf = b"%PDF-1.4\n" + b"\r\n%%\x00\xff" * 100 + b"%%EOF\n"
+        stored = [bus.uploads.put(png, "denah lokasi.png"), bus.uploads.put(pdf, "surat.pdf")]
+        req = request("dpmptsp-3314", niks[36])
+        uploads = tuple(UploadedFile(requirement, s.content_hash, s.media_type, s.filename)
+                        for requirement, s in zip(("DENAH_LOKASI", "SURAT_KETERANGAN"), stored, strict=True))
+        record, _ = bus.outbox.accept(SubmissionRequest(req.agency_id, req.service_code, req.client_key,
+                                                        req.applicant_nik, req.form, uploads=uploads))
+        result = bus.dispatch("dpmptsp-3314")
+        assert (result.delivered, result.retrying) == (1, 0)
+        [entry] = [e for e in received(mocks, "dpmptsp-3314") if e["reference"] == record.reference]
+        assert entry["outcome"] == "created"
+        assert entry["files"] == [
+            {"name": "DENAH_LOKASI", "filename": "denah_lokasi.png", "content_type": "image/png",
+             "sha256": hashlib.sha256(png).hexdigest(), "size": len(png)},
+            {"name": "SURAT_KETERANGAN", "filename": "surat.pdf", "content_type": "application/pdf",
+             "sha256": hashlib.sha256(pdf).hexdigest(), "size": len(pdf)},
+        ]
+    finally:
+        bus.store.dispose()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -104,3 +106,33 @@ def test_tokens_expire_and_the_bucket_answers_429_with_retry_after() -> None:
         time.sleep(1.1)
         expired = requests.get(f"{url}/api/v1/oss/services", headers=headers, timeout=5)
         assert expired.status_code == 401
+
+
+def test_multipart_applications_keep_each_file_and_honour_the_idempotency_key(mocks: MockAgencies,
+                                                                              admin: Admin) -> None:
+    session = admin.licensing()
+    url = f"{mocks.urls['licensing']}/api/v1/dpmptsp-3314/applications"
+    nik = admin.citizens(0, 1)[0]["nik"]
+    application = {"service_code": "IUMK", "applicant_nik": nik, "client_reference": "ref-multipart-1",
+                   "form": {"nama_usaha": "Toko Maju Jaya", "alamat_usaha": "Jl. Pemuda No. 3, Sragen",
+                            "modal_usaha": 10_000_000}}
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+
+    def post(content: bytes) -> requests.Response:
+        files = [("application", (None, json.dumps(application).encode(), "application/json")),
+                 ("DENAH_LOKASI", ("denah.png", content, "image/png"))]
+        return session.post(url, files=files, headers={"Idempotency-Key": "key-multipart-1"}, timeout=5)
+
+    first = post(png)
+    assert first.status_code == 201
+    replay = post(png)
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    assert replay.json()["id"] == first.json()["id"]
+    other = post(png + b"x")  # the same key with another file is another application
+    assert other.status_code == 422 and other.json()["error"] == "idempotency_key_reused"
+    received = requests.get(f"{mocks.urls['licensing']}/admin/submissions", params={"dataset": "dpmptsp-3314"},
+                            headers={"X-Admin-Token": "mock-admin"}, timeout=5).json()["received"]
+    mine = [e for e in received if e["reference"] == "ref-multipart-1"]
+    assert [e["outcome"] for e in mine] == ["created", "replayed", "conflict"]
+    assert mine[0]["files"] == [{"name": "DENAH_LOKASI", "filename": "denah.png", "content_type": "image/png",
+                                 "sha256": hashlib.sha256(png).hexdigest(), "size": len(png)}]

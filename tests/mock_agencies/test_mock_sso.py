@@ -126,6 +126,8 @@ def test_code_flow_with_pkce_refresh_userinfo_and_rotation(sso: MockAgencies) ->
     assert access.claims["roles"] == ["citizen"] and access.claims["iss"] == base
     assert access.claims["aud"] == "mpp-bus-api" and access.claims["exp"] - access.claims["iat"] <= 600
     assert ident.claims["aud"] == "mpp-portal" and len(ident.claims["nonce"]) == 16
+    # The standard profile claims the portal pre-fills forms from.
+    assert ident.claims["name"] == person["nama_lengkap"] and ident.claims["birthdate"] == person["tanggal_lahir"]
     assert access.header["kid"] in {k.kid for k in jwks}
     info = requests.get(f"{base}/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=5)
     assert info.json()["nik"] == person["nik"]
@@ -218,8 +220,11 @@ def test_sign_up_verifies_through_the_bus(sso: MockAgencies) -> None:
     created = browser.post(f"{base}/daftar", data=form, allow_redirects=False, timeout=5)
     assert created.status_code == 303, created.text
     code, verifier = sign_in(requests.Session(), base, person["nik"], "kata-sandi-baru")
-    assert token(base, grant_type="authorization_code", code=code, redirect_uri=REDIRECT,
-                 code_verifier=verifier).status_code == 200
+    signed_up = token(base, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=verifier)
+    assert signed_up.status_code == 200
+    ident = jwt.decode(signed_up.json()["id_token"], KeySet.import_key_set(
+        requests.get(f"{base}/jwks.json", timeout=5).json()), algorithms=["RS256"]).claims
+    assert ident["birthdate"] == person["tanggal_lahir"]  # as Dukcapil confirmed it at sign-up
 
 
 def test_sign_up_without_verification_is_refused() -> None:

@@ -176,3 +176,17 @@ def test_429_is_still_rate_limiting_not_maintenance():
     with pytest.raises(RateLimitedError) as info:
         http.get_json("/v2/permohonan")
     assert not info.value.maintenance and "rate limiting" in str(info.value)
+
+
+def test_multipart_files_are_sent_again_whole_on_a_retry():
+    answers = iter([response(503, headers={"Retry-After": "1"}), response(201, b'{"id": "A-1"}')])
+    http, fake = client(lambda r: next(answers))
+    content = b"\x89PNG\r\n\x1a\n\x00\xff"
+    files = [("application", (None, b'{"service_code": "IUMK"}', "application/json")),
+             ("DENAH_LOKASI", ("denah.png", content, "image/png"))]
+    resp = http.request("POST", "/applications", files=files, headers={"Idempotency-Key": "k"}, ok=(201,))
+    assert resp.status == 201 and len(fake.calls) == 2
+    bodies = [call.body for call in fake.calls]
+    for call, body in zip(fake.calls, bodies, strict=True):
+        assert isinstance(body, bytes) and call.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+        assert content in body and b'filename="denah.png"' in body and b'name="application"' in body
