@@ -80,13 +80,14 @@ def mapped_record_type(
             continue
         metadata: list[Any] = list(info.metadata)
         if name in converters:
-            metadata.append(BeforeValidator(converters[name]))
+            metadata.append(BeforeValidator(_refusing(converters[name])))
         if name in aliases:
             metadata.append(Field(validation_alias=aliases[name]))
         annotation: Any = Annotated[(info.annotation, *metadata)] if metadata else info.annotation
         fields[name] = annotation if info.is_required() else NotRequired[annotation]
     config = cast(ConfigDict, {"extra": "ignore", **{k: v for k, v in model.model_config.items()
                                                       if k == "str_strip_whitespace"}})
+    # As in record_type: a TypedDict whose fields are only known at run time.
     return with_config(config)(TypedDict(f"{model.__name__}Mapped", fields))  # type: ignore[operator]
 
 
@@ -94,3 +95,16 @@ ApplicationRecord = record_type(Application)
 """An ``Application`` as a validated dict (``sla_due_date`` and ``output_document`` may be absent)."""
 
 __all__ = ["ApplicationRecord", "CanonicalRecords", "mapped_record_type", "record_type"]
+
+
+def _refusing(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` with a TypeError (a list or a mapping where an agency code belongs: ``dict.get`` cannot hash it)
+    turned into a validation error of that record, as pydantic only collects ValueErrors."""
+
+    def converted(value: Any) -> Any:
+        try:
+            return convert(value)
+        except TypeError:
+            raise ValueError(f"a {type(value).__name__} where a code was expected") from None
+
+    return converted

@@ -136,6 +136,7 @@ class HttpClient:
         bytes); sending and parsing are retried together, so ``parse`` raising ``RetriableError`` (a truncated body,
         see ``parse_json``) fetches the page again."""
         policy = retry_policy(retry or self.retry, sleep=self._sleep)
+        # tenacity's wrapper returns Any; the value is what ``parse`` returned.
         return policy(self._get_parsed_once, path, parse, params, headers)  # type: ignore[no-any-return]
 
     def _get_parsed_once(self, path: str, parse: Callable[[bytes], T], params: Params,
