@@ -1,7 +1,7 @@
 """Mock business licensing (OSS style): REST JSON behind OAuth2 client credentials, one server for many tenants.
 
-Tenants are the national OSS system (`oss`) and any regional licensing office `dpmptsp-PPKK` whose PP.KK is a
-regency code. Pages are written from a string template (LAYOUT): generic dict building and json.dumps would cost
+Tenants are the national OSS system (`oss`) and any regional licensing office: `dpmptsp-PPKK` whose PP.KK is a
+regency code, or a province's `dpmptsp-PP`. Pages are written from a string template (LAYOUT): generic dict building and json.dumps would cost
 several times as much per record.
 """
 
@@ -85,7 +85,7 @@ class LicensingServer(AgencyServer):
                 services = self._services(name)
                 if services is None:
                     return None
-                prefix = "OSS-" if name == "oss" else f"{name[-4:]}-"
+                prefix = "OSS-" if name == "oss" else f"{name.removeprefix('dpmptsp-')}-"
                 found = Dataset(name, self.seed, self.size, self.population, LICENSING_LIFECYCLE, services, prefix)
                 self._datasets[name] = found
             return found
@@ -95,9 +95,16 @@ class LicensingServer(AgencyServer):
         if tenant == "oss":
             return OSS_SERVICES
         digits = tenant.removeprefix("dpmptsp-")
-        if digits == tenant or len(digits) != 4 or not digits.isdigit():
+        if digits == tenant or not digits.isdigit():
             return None
-        name = regions().regencies.get(f"{digits[:2]}.{digits[2:]}")
+        # A regency's office (dpmptsp-3314) or a province's (dpmptsp-33), as the generated agencies file names them.
+        if len(digits) == 4:
+            name = regions().regencies.get(f"{digits[:2]}.{digits[2:]}")
+        elif len(digits) == 2:
+            province = regions().provinces.get(digits)
+            name = None if province is None else f"Provinsi {province}"
+        else:
+            return None
         return None if name is None else regional_services(tenant, name)
 
     # --- HTTP ------------------------------------------------------------------------------------------------------
@@ -121,8 +128,8 @@ class LicensingServer(AgencyServer):
             return self.error(404, "not_found", f"no route {request.path}")
         dataset = self.dataset(parts[0])
         if dataset is None:
-            return self.error(404, "unknown_tenant", f"unknown tenant {parts[0]!r}: use 'oss' or 'dpmptsp-PPKK' "
-                              "with a regency code")
+            return self.error(404, "unknown_tenant", f"unknown tenant {parts[0]!r}: use 'oss', 'dpmptsp-PPKK' "
+                              "with a regency code or 'dpmptsp-PP' with a province code")
         if parts[1] == "services":
             return self.with_faults(lambda: self._catalog(dataset))
         if request.method == "POST":

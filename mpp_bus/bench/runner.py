@@ -18,7 +18,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -51,6 +51,8 @@ class BenchOptions:
     postgres_url: str = field(default_factory=lambda: os.environ.get("MPP_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     seed: int = 2024
     citizens: int = 5000
+    # Full syncs and floors per path and store; the median of each is reported (one run is noisy on a busy machine).
+    repeat: int = 1
 
 
 Report = Callable[[str], None]
@@ -75,6 +77,7 @@ def run_bench(options: BenchOptions, report: Report = lambda _: None) -> dict[st
         "records": options.records,
         "page_size": PAGE_SIZE,
         "incremental_batches": options.incremental_batches,
+        "repeat": options.repeat,
         "batch_size": options.batch_size,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "total_seconds": round(time.perf_counter() - started, 1),
@@ -87,24 +90,37 @@ def _check(options: BenchOptions) -> None:
         unknown = [c for c in chosen if c not in known]
         if unknown or not chosen:
             raise ValueError(f"unknown {name} {', '.join(unknown) or '(none)'}; known: {', '.join(known)}")
-    if options.records < 1 or options.incremental_batches < 0 or options.batch_size < 1:
-        raise ValueError("records and batch size must be positive, incremental batches at least 0")
+    if options.records < 1 or options.incremental_batches < 0 or options.batch_size < 1 or options.repeat < 1:
+        raise ValueError("records, batch size and repeat must be positive, incremental batches at least 0")
 
 
 def _scenarios(options: BenchOptions, path: str, store_kind: str, url: str, urls: dict[str, str],
                report: Report, fresh_store: Callable[[], AbstractContextManager[str]]) -> dict[str, Any]:
+    from mpp_bus.bench.floor import stored_fingerprint  # psycopg and lxml: only when a benchmark runs
+
     adapter = ADAPTERS[path]
     instance = _instance(path, urls[adapter])
     base = {"store_url": url, "instance": instance, "connection": CONNECTIONS[adapter]}
     label = f"{path} -> {store_kind}"
-    report(f"{label}: full sync of {options.records:,} records")
-    full = _child({**base, "kind": "full"})
-    report(f"{label}: {full['records_per_s']:,} records/s, peak RSS {full['peak_rss_mib']} MiB; incremental sync "
-           "with nothing changed")
-    # Before the incremental batches, which move the agency's data on: the floor reads what the full sync read.
-    floor = _floor(path, instance, urls[adapter], url, fresh_store)
-    report(f"{label}: floor {floor['records_per_s']:,} records/s, peak RSS {floor['peak_rss_mib']} MiB; "
-           f"engine / floor {_ratio(full, floor)}")
+    engine_rows: dict[str, Any] = {}
+    fulls: list[dict[str, Any]] = []
+    floors: list[dict[str, Any]] = []
+    # Engine and floor take turns, so a machine that gets busier or quieter meanwhile weighs on both alike. The
+    # first full sync fills ``url``, which the incremental scenarios then use; repeats go into fresh stores.
+    # Before the incremental batches, which move the agency's data on: every run reads the same records.
+    for turn in range(options.repeat):
+        report(f"{label}: full sync of {options.records:,} records" + _turn(turn, options.repeat))
+        with nullcontext(url) if turn == 0 else fresh_store() as target:
+            fulls.append(_child({**base, "store_url": target, "kind": "full"}))
+            if turn == 0:  # what the engine stores is the same every turn; one look is enough
+                engine_rows = stored_fingerprint(target, instance["id"])
+        report(f"{label}: {fulls[-1]['records_per_s']:,} records/s, peak RSS {fulls[-1]['peak_rss_mib']} MiB; "
+               "the floor")
+        floors.append(_floor(path, instance, urls[adapter], engine_rows, fresh_store))
+        report(f"{label}: floor {floors[-1]['records_per_s']:,} records/s, peak RSS {floors[-1]['peak_rss_mib']} "
+               f"MiB; engine / floor {_ratio(fulls[-1], floors[-1])}")
+    full, floor = _median(fulls), _median(floors)
+    report(f"{label}: incremental sync with nothing changed")
     unchanged = _child({**base, "kind": "incremental"})
     out: dict[str, Any] = {"path": path, "adapter": adapter, "store": store_kind, "full": full, "floor": floor,
                            "engine_over_floor": _ratio(full, floor), "incremental_unchanged": unchanged}
@@ -118,12 +134,24 @@ def _scenarios(options: BenchOptions, path: str, store_kind: str, url: str, urls
     return out
 
 
-def _floor(path: str, instance: dict[str, Any], agency_url: str, engine_store: str,
-           fresh_store: Callable[[], AbstractContextManager[str]]) -> dict[str, Any]:
-    """The floor loop (``floor.py``) in its own process and fresh store, and whether it stored what the engine did."""
-    from mpp_bus.bench.floor import stored_fingerprint
+def _turn(turn: int, repeat: int) -> str:
+    return f" (turn {turn + 1} of {repeat})" if repeat > 1 else ""
 
-    engine_rows = stored_fingerprint(engine_store, instance["id"])
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median records/s (the lower of the two middle ones for an even count), with every run's
+    records/s beside it: one run's figures stay consistent with each other, which an average of each would not."""
+    ranked = sorted(runs, key=lambda r: r["records_per_s"] or 0)
+    median = dict(ranked[(len(ranked) - 1) // 2])
+    if len(runs) > 1:
+        median["runs_records_per_s"] = [r["records_per_s"] for r in runs]
+    return median
+
+
+def _floor(path: str, instance: dict[str, Any], agency_url: str, engine_rows: dict[str, Any],
+           fresh_store: Callable[[], AbstractContextManager[str]]) -> dict[str, Any]:
+    """The floor loop (``floor.py``) in its own process and fresh store, and whether it stored what the engine did
+    (``engine_rows``: the engine's ``stored_fingerprint``)."""
     with fresh_store() as url:
         floor = _child({"path": path, "store_url": url, "url": agency_url, "agency_id": instance["id"],
                         "connection": CONNECTIONS[instance["adapter"]], "page_size": PAGE_SIZE,

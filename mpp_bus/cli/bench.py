@@ -4,6 +4,7 @@ Examples::
 
     mpp-bus bench                                   # 100,000 records, REST and SOAP, PostgreSQL and SQLite
     mpp-bus bench --records 1000000 --json          # the figures as one JSON object
+    mpp-bus bench --records 200000 --repeat 3       # engine and floor three times each, the medians compared
     mpp-bus bench --records 10000 --paths rest --stores sqlite --incremental-batches 3
     mpp-bus bench --dispatch --submissions 300      # the write path: outbox to the three agencies, --json too
 """
@@ -30,6 +31,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--batch-size", type=int, default=1000, help="applications changed per incremental batch")
     p.add_argument("--postgres-url", help="server for the throw-away database (default: $MPP_BENCH_POSTGRES_URL or "
                                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="full syncs and floors per path and store, taking turns; the median of each is reported")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--dispatch", action="store_true",
                    help="measure the write path instead: accept --submissions into the outbox, deliver them to the "
@@ -42,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dispatch:
         return _run_dispatch(args)
     options = BenchOptions(records=args.records, paths=_list(args.paths), stores=_list(args.stores),
-                           incremental_batches=args.incremental_batches, batch_size=args.batch_size)
+                           incremental_batches=args.incremental_batches, batch_size=args.batch_size,
+                           repeat=args.repeat)
     if args.postgres_url:
         options.postgres_url = args.postgres_url
     try:

@@ -37,7 +37,11 @@ def test_tenants_have_their_own_catalogs(mocks: MockAgencies, admin: Admin) -> N
     assert 6 <= len(sragen["data"]) <= 8 and "PBG" in {s["code"] for s in sragen["data"]}
     assert set(sragen["data"][0]) == {"code", "name", "description", "category", "requirements",
                                       "output_document", "sla_days", "fee_idr", "legal_basis", "channels"}
-    for tenant in ("dpmptsp-9999", "kemenkes", "dpmptsp-33.14"):
+    # A province's office, as the generated agencies file names it, is a tenant too.
+    province = session.get(f"{base}/dpmptsp-33/services", timeout=5).json()
+    assert 6 <= len(province["data"]) <= 8
+    assert any(s["legal_basis"].endswith("Provinsi Jawa Tengah") for s in province["data"])
+    for tenant in ("dpmptsp-9999", "dpmptsp-99", "kemenkes", "dpmptsp-33.14"):
         missing = session.get(f"{base}/{tenant}/services", timeout=5)
         assert missing.status_code == 404 and missing.json()["error"] == "unknown_tenant"
 
