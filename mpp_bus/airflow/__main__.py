@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mpp_bus.airflow.generate import write_agencies
-from mpp_bus.airflow.sweep import DEFAULT_POSTGRES_URL, SweepOptions, render_table, run_sweep
+from mpp_bus.airflow.sweep import DEFAULT_POSTGRES_URL, PARSE_INTERVAL, SweepOptions, render_table, run_sweep
 from mpp_bus.errors import MppBusError
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
@@ -70,6 +70,7 @@ def sweep_options(args: argparse.Namespace) -> SweepOptions:
         instances=args.instances, executor=args.executor, parallelism=args.parallelism, workers=args.workers,
         worker_concurrency=args.worker_concurrency, applications=args.applications, initial_sync=args.initial_sync,
         postgres_url=args.postgres, timeout_seconds=args.timeout, keep_logs=args.keep_logs,
+        parse_interval=args.parse_interval,
     )
 
 
@@ -97,6 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sweep.add_argument("--postgres", default=os.environ.get("MPP_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
                        help="server for the throw-away databases (any database on it; default %(default)s)")
     sweep.add_argument("--timeout", type=float, default=1800.0, help="seconds the sweep may take")
+    sweep.add_argument("--parse-interval", type=int, default=PARSE_INTERVAL,
+                       help=f"seconds between two parses of the DAG file (default {PARSE_INTERVAL}, as deployed; "
+                            "Airflow's own default is 30)")
     sweep.add_argument("--keep-logs", type=Path, default=None, help="keep every process's log in this folder")
     sweep.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)

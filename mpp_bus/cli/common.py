@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mpp_bus.bus import Bus
@@ -32,7 +33,8 @@ def bus_from(args: argparse.Namespace) -> Bus:
 
 
 def fail(message: str, code: int = 1) -> int:
-    errors.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    # The message is text, never markup: "[testing]" or an agency's "[code]" must print as written.
+    errors.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     return code
 
 

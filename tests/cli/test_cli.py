@@ -151,3 +151,10 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     )
     assert code == 0, out
     assert "Portal store by agency" in out and "across" in out and "ok" in out
+
+
+def test_an_error_message_prints_as_written_even_with_brackets(capsys: pytest.CaptureFixture[str]) -> None:
+    from mpp_bus.cli.common import fail
+
+    assert fail("install the extra: pip install 'mpp-bus[testing]'", 2) == 2
+    assert "pip install 'mpp-bus[testing]'" in capsys.readouterr().err
