@@ -1,8 +1,8 @@
 """Mock business licensing (OSS style): REST JSON behind OAuth2 client credentials, one server for many tenants.
 
-Tenants are the national OSS system (`oss`) and any regional licensing office: `dpmptsp-PPKK` whose PP.KK is a
-regency code, or a province's `dpmptsp-PP`. Pages are written from a string template (LAYOUT): generic dict building and json.dumps would cost
-several times as much per record.
+Tenants are the national OSS system (`oss`) and any regional licensing office: `dpmptsp-PPKK` whose PP.KK is
+a regency code, or a province's `dpmptsp-PP`. Pages are written from a string template (LAYOUT): generic dict
+building and json.dumps would cost several times as much per record.
 """
 
 from __future__ import annotations

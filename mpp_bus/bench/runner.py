@@ -152,6 +152,8 @@ def _floor(path: str, instance: dict[str, Any], agency_url: str, engine_rows: di
            fresh_store: Callable[[], AbstractContextManager[str]]) -> dict[str, Any]:
     """The floor loop (``floor.py``) in its own process and fresh store, and whether it stored what the engine did
     (``engine_rows``: the engine's ``stored_fingerprint``)."""
+    from mpp_bus.bench.floor import stored_fingerprint
+
     with fresh_store() as url:
         floor = _child({"path": path, "store_url": url, "url": agency_url, "agency_id": instance["id"],
                         "connection": CONNECTIONS[instance["adapter"]], "page_size": PAGE_SIZE,
