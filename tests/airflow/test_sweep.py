@@ -45,7 +45,7 @@ def test_arguments_become_options(monkeypatch: pytest.MonkeyPatch) -> None:
         main(["bench-sweep"])
     namespace = argparse.Namespace(instances=3, executor="local", parallelism=4, workers=1, worker_concurrency=2,
                                    applications=10, initial_sync=True, postgres="postgresql+psycopg://x/y",
-                                   timeout=60.0, keep_logs=None)
+                                   timeout=60.0, keep_logs=None, parse_interval=300)
     assert sweep_options(namespace).postgres_url == "postgresql+psycopg://x/y"
 
 
