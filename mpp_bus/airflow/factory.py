@@ -12,6 +12,11 @@ Each ``mpp_sync__<agency id>`` DAG runs one task, ``sync`` (check, then each str
 scheduled. One task rather than one per step, because Airflow's cost is per task instance: measured with
 ``bench-sweep``, four tasks cost about 3.9 CPU-s per agency and one about 1.5 CPU-s.
 
+Each agency whose adapter accepts submissions also gets ``mpp_dispatch__<agency id>``, scheduled on its outbox asset
+``mpp://outbox/<agency id>`` alone; one DAG, ``mpp_outbox_watch``, on a short schedule asks the store which agencies
+have submissions due and updates only their outbox assets. A timer on every dispatch DAG would cost a task instance
+per agency and tick to find, almost always, nothing waiting.
+
 A task process parses the DAG file only to find its own task: when Airflow's parsing context names a DAG of the
 bus, ``build_dags()`` builds that DAG alone (the report DAG still gets every agency's assets).
 """
@@ -39,7 +44,13 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mpp_bus.airflow.alerts import MppFailureNotifier
-from mpp_bus.airflow.operators import MppDispatchOperator, MppReportOperator, MppSyncAgencyOperator
+from mpp_bus.airflow.assets import outbox_asset
+from mpp_bus.airflow.operators import (
+    MppDispatchOperator,
+    MppOutboxWatchOperator,
+    MppReportOperator,
+    MppSyncAgencyOperator,
+)
 from mpp_bus.config import AgencyInstance, load_agencies
 from mpp_bus.contract.registry import adapter_type
 from mpp_bus.errors import ConfigError
@@ -47,6 +58,7 @@ from mpp_bus.errors import ConfigError
 DAG_PREFIX = "mpp_sync__"
 DISPATCH_PREFIX = "mpp_dispatch__"
 REPORT_DAG_ID = "mpp_report"
+OUTBOX_WATCH_DAG_ID = "mpp_outbox_watch"
 START_DATE = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -66,10 +78,10 @@ class DagSettings(BaseSettings):
     # (report_fallback_schedule) even when no data lands, so a national outage is still reported.
     report_min_refresh_seconds: Annotated[float, Field(ge=0)] = 300.0
     report_fallback_schedule: str = "@daily"
-    # A dispatch DAG runs when the portal accepts a submission (its outbox asset); this timer only picks up
-    # submissions waiting to be retried. Every run is a task instance, the dominant cost at national scale (a
-    # five-minute timer on 600 agencies cost more CPU than their hourly syncs), so the default is hourly.
-    dispatch_retry_schedule: str = "@hourly"
+    # How often the outbox watcher asks the store which agencies have submissions due (accepted, or a retry whose
+    # time has come) and starts only their dispatch DAGs: the longest a citizen's submission waits before delivery
+    # starts. One task instance per run for all agencies, where a timer on each of 600 dispatch DAGs cost 600.
+    outbox_watch_schedule: str = "*/2 * * * *"
 
 
 def pool_name(agency_id: str) -> str:
@@ -106,7 +118,8 @@ def _load(path: str, mtime_ns: int, size: int) -> tuple[AgencyInstance, ...]:
 def build_dags(
     path: Path | None = None, settings: DagSettings | None = None, only: str | None = None
 ) -> dict[str, DAG]:
-    """Every DAG of the bus for one agencies file, keyed by DAG id: one per enabled instance, and the report.
+    """Every DAG of the bus for one agencies file, keyed by DAG id: a sync DAG per enabled instance, the report, and
+    for the instances that accept submissions a dispatch DAG each and the one outbox watcher.
 
     ``only`` (by default the DAG id of Airflow's parsing context, set when a task process parses the file) builds
     just that DAG: a task of one agency need not pay for building the DAGs of 600. A DAG id the file does not
@@ -118,30 +131,29 @@ def build_dags(
     wanted = only if only is not None else get_parsing_context().dag_id
     if wanted == REPORT_DAG_ID:
         return {REPORT_DAG_ID: build_report_dag(instances, path, settings)}
+    submitting = [i for i in instances if _submits(i)]
+    if wanted == OUTBOX_WATCH_DAG_ID and submitting:
+        return {OUTBOX_WATCH_DAG_ID: build_outbox_watch_dag(path, settings)}
     task_args = _task_defaults(settings)
     dag_args = _dag_defaults()
     if wanted is not None:
         chosen = [i for i in instances if dag_id(i.id) == wanted]
         if chosen:
             return {wanted: build_sync_dag(chosen[0], path, settings, task_args, dag_args)}
-        chosen = [i for i in instances if dispatch_dag_id(i.id) == wanted and _submits(i)]
+        chosen = [i for i in submitting if dispatch_dag_id(i.id) == wanted]
         if chosen:
             return {wanted: build_dispatch_dag(chosen[0], path, settings, task_args, dag_args)}
     dags = {dag_id(i.id): build_sync_dag(i, path, settings, task_args, dag_args) for i in instances}
     dags[REPORT_DAG_ID] = build_report_dag(instances, path, settings)
-    for instance in instances:
-        if _submits(instance):
-            dags[dispatch_dag_id(instance.id)] = build_dispatch_dag(instance, path, settings, task_args, dag_args)
+    for instance in submitting:
+        dags[dispatch_dag_id(instance.id)] = build_dispatch_dag(instance, path, settings, task_args, dag_args)
+    if submitting:
+        dags[OUTBOX_WATCH_DAG_ID] = build_outbox_watch_dag(path, settings, dag_args)
     return dags
 
 
 def dispatch_dag_id(agency_id: str) -> str:
     return f"{DISPATCH_PREFIX}{agency_id}"
-
-
-def outbox_asset(agency_id: str) -> Asset:
-    """What the portal's accept of a submission for this agency emits, so its dispatch DAG runs at once."""
-    return Asset(name=f"mpp_outbox__{agency_id}", uri=f"mpp://outbox/{agency_id}", group="mpp-outbox")
 
 
 @lru_cache(maxsize=256)
@@ -163,11 +175,12 @@ def build_dispatch_dag(
     task_args: dict[str, Any] | None = None,
     dag_args: dict[str, Any] | None = None,
 ) -> DAG:
-    """The dispatch DAG of one agency that accepts submissions: runs when the outbox asset of the agency is updated
-    (the portal accepted a submission) and on a timer for retries, in the agency's pool, under its breaker."""
+    """The dispatch DAG of one agency that accepts submissions: runs when the outbox watcher updates the agency's
+    outbox asset (submissions are due), in the agency's pool, under its breaker. No timer of its own: the watcher
+    also notices retries that come due."""
     task_args = task_args if task_args is not None else _task_defaults(settings)
     dag_args = dict(dag_args if dag_args is not None else _dag_defaults())
-    data_intervals = dag_args.pop("data_intervals")
+    dag_args.pop("data_intervals")
     common: dict[str, Any] = {"agency_id": instance.id, "agencies_file": str(path), "pool": pool_name(instance.id),
                               **task_args}
     if instance.queue:
@@ -175,22 +188,70 @@ def build_dispatch_dag(
     with DAG(
         dag_id=dispatch_dag_id(instance.id),
         description=f"Deliver waiting submissions to {instance.name}",
-        schedule=AssetOrTimeSchedule(timetable=timetable(settings.dispatch_retry_schedule, data_intervals),
-                                     assets=outbox_asset(instance.id)),
+        schedule=outbox_asset(instance.id),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
         tags=[*tags(instance), "dispatch"],
         doc_md=f"Delivers the submissions waiting in the outbox for **{instance.name}** (`{instance.id}`) through "
                f"its adapter, exactly once at the agency: `mpp-bus dispatch {instance.id}` does the same. Runs when "
-               f"the portal accepts a submission (asset `mpp://outbox/{instance.id}`) and on "
-               f"`{settings.dispatch_retry_schedule}` for retries (`MPP_AIRFLOW_DISPATCH_RETRY_SCHEDULE`); ends "
-               f"at once when nothing waits. Pool `{pool_name(instance.id)}`, the agency's breaker.",
+               f"the asset `mpp://outbox/{instance.id}` is updated: the DAG `{OUTBOX_WATCH_DAG_ID}` does that "
+               f"(on `{settings.outbox_watch_schedule}`, `MPP_AIRFLOW_OUTBOX_WATCH_SCHEDULE`) when submissions "
+               f"for this agency are due, new ones as well as retries whose time has come. Ends at once when "
+               f"nothing waits any more. Pool `{pool_name(instance.id)}`, the agency's breaker; a stopped delivery "
+               f"fails the task, which retries, and the submissions stay in the outbox.",
         dagrun_timeout=timedelta(seconds=settings.execution_timeout_seconds * 2),
         **dag_args,
     ) as dag:
         MppDispatchOperator(task_id="dispatch", **common)
     return dag
+
+
+# The watcher's own run is one query; a stuck one must not hold up every agency's deliveries for long, and a
+# failed one needs no retry: the next run, minutes later, asks again.
+WATCH_TIMEOUT = timedelta(minutes=5)
+
+
+def build_outbox_watch_dag(path: Path, settings: DagSettings, dag_args: dict[str, Any] | None = None) -> DAG:
+    """The outbox watcher: on a short schedule, one task asks the store which agencies have submissions due and
+    updates only their outbox assets, so only their dispatch DAGs run."""
+    dag_args = dict(dag_args if dag_args is not None else _dag_defaults())
+    data_intervals = dag_args.pop("data_intervals")
+    with DAG(
+        dag_id=OUTBOX_WATCH_DAG_ID,
+        description="Start the dispatch DAGs of the agencies whose submissions are due",
+        schedule=timetable(settings.outbox_watch_schedule, data_intervals),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=["mpp-bus", "dispatch"],
+        doc_md=outbox_watch_doc(settings),
+        dagrun_timeout=WATCH_TIMEOUT * 2,
+        **dag_args,
+    ) as dag:
+        MppOutboxWatchOperator(task_id="watch_outbox", agencies_file=str(path), owner="mpp-bus", retries=0,
+                               execution_timeout=WATCH_TIMEOUT)
+    return dag
+
+
+def outbox_watch_doc(settings: DagSettings) -> str:
+    return f"""\
+### Outbox watcher
+
+Starts the delivery of citizens' submissions. On `{settings.outbox_watch_schedule}`
+(`MPP_AIRFLOW_OUTBOX_WATCH_SCHEDULE`) its one task, `watch_outbox`, asks the portal store once which agencies have
+submissions due (just accepted, a retry whose time has come, or one a dispatcher left in `sending`) and updates the
+asset `mpp://outbox/<agency>` of each of them, through the asset alias `mpp_outbox_due`. Only those agencies'
+`mpp_dispatch__<agency>` DAGs then run; the others cost nothing. A submission therefore waits at most one interval
+before its delivery starts.
+
+Its log ends with one line: how many submissions are due for how many agencies, and which (agency ids and counts
+only, never a NIK). A warning names agencies with waiting submissions but no dispatch DAG (disabled, removed from the
+agencies file, or not accepting submissions): nothing delivers those until the agency is configured again.
+
+**When it fails**: the store is unreachable or not migrated (`mpp-bus db upgrade`). There are no retries: the next
+run asks again, and nothing waiting is lost. Meanwhile `mpp-bus dispatch` delivers from a shell.
+"""
 
 
 def _dag_defaults() -> dict[str, Any]:

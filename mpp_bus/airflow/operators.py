@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from mpp_bus.airflow.assets import outbox_alias, outbox_asset
 from mpp_bus.config import Connection, connection_from_airflow, connection_from_env
 from mpp_bus.config.connections import env_var
 from mpp_bus.privacy import redact_text
@@ -439,9 +440,9 @@ class DispatchStopped(Exception):
 
 
 class MppDispatchOperator(_BusOperator):
-    """Deliver one agency's waiting submissions: ``bus.dispatch(agency_id)``. Ends at once when nothing waits (the
-    check is one indexed count, so a short schedule costs nothing), and fails (and retries) when the agency's breaker
-    stopped the delivery."""
+    """Deliver one agency's waiting submissions: ``bus.dispatch(agency_id)``. Runs when the outbox watcher saw
+    submissions due for the agency; ends at once when nothing waits any more (an earlier run delivered them), and
+    fails (and retries) when the agency's breaker stopped the delivery."""
 
     def execute(self, context: Any) -> dict[str, Any]:
         bus = build_bus(self.agencies_file)
@@ -459,3 +460,45 @@ class MppDispatchOperator(_BusOperator):
                                   " What to do: check the agency's health (`mpp-bus agencies`); waiting submissions "
                                   "stay in the outbox and are delivered by the next run.")
         return summary
+
+
+class MppOutboxWatchOperator(BaseOperator):
+    """Start the dispatch DAGs of the agencies whose submissions are due: one store query for every agency, then one
+    event on the outbox asset (``mpp://outbox/<agency>``) of each agency that has any, through the asset alias
+    ``mpp_outbox_due``. Due means accepted, retrying whose next attempt has come, or sending (a dispatcher that died
+    mid-delivery left it). Agencies without a dispatch DAG (disabled, unknown, or whose adapter takes no
+    submissions) get no event; their waiting submissions are logged as a warning. One cheap task on a short
+    schedule instead of a timer on each dispatch DAG: Airflow's cost is per task instance."""
+
+    template_fields: Sequence[str] = ("agencies_file",)
+    ui_color = "#f4eee8"
+
+    def __init__(self, *, agencies_file: str | None = None, **kwargs: Any) -> None:
+        super().__init__(outlets=[outbox_alias()], **kwargs)
+        self.agencies_file = agencies_file
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        bus = build_bus(self.agencies_file)
+        try:
+            waiting = bus.store.agencies_waiting(now=datetime.now(UTC))
+            submitting = {i.id for i in bus.submitting()} if waiting else set()
+        finally:
+            bus.store.dispose()
+        due = {agency: n for agency, n in sorted(waiting.items()) if agency in submitting}
+        stranded = {agency: n for agency, n in sorted(waiting.items()) if agency not in submitting}
+        events = context["outlet_events"][outbox_alias()]
+        for agency_id, count in due.items():
+            events.add(outbox_asset(agency_id), extra={"waiting": count})
+        self.log.info("outbox: %d submission(s) due for %d agencies; their dispatch DAGs are started: %s",
+                      sum(due.values()), len(due), _counts(due) or "none")
+        if stranded:
+            self.log.warning("outbox: submissions wait for agencies without a dispatch DAG (disabled, not in the "
+                             "agencies file, or not accepting submissions): %s. What to do: configure and enable "
+                             "the agency in the agencies file; its dispatch DAG then delivers them", _counts(stranded))
+        return {"agencies": len(due), "submissions": sum(due.values()), "stranded_agencies": len(stranded)}
+
+
+def _counts(by_agency: Mapping[str, int], n: int = 50) -> str:
+    """``agency=count`` pairs, the first ``n`` of them: ids and counts only."""
+    pairs = [f"{agency}={count}" for agency, count in list(by_agency.items())[:n]]
+    return ", ".join(pairs) + (" ..." if len(by_agency) > n else "")

@@ -7,10 +7,21 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
+import yaml
 from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import AssetAlias
+from airflow.sdk.definitions.timetables.assets import AssetOrTimeSchedule, AssetTriggeredTimetable
 
 from mpp_bus.airflow.alerts import MppFailureNotifier
-from mpp_bus.airflow.factory import REPORT_DAG_ID, build_dags, cached_agencies, outbox_asset, stream_asset
+from mpp_bus.airflow.assets import OUTBOX_ALIAS, outbox_asset
+from mpp_bus.airflow.factory import (
+    OUTBOX_WATCH_DAG_ID,
+    REPORT_DAG_ID,
+    DagSettings,
+    build_dags,
+    cached_agencies,
+    stream_asset,
+)
 from mpp_bus.airflow.generate import write_agencies
 from mpp_bus.config import load_agencies
 from mpp_bus.contract import adapter_type
@@ -42,8 +53,8 @@ def bag(no_io: None, monkeypatch: pytest.MonkeyPatch) -> DagBag:
 def test_no_import_errors_and_one_dag_per_agency(bag: DagBag) -> None:
     assert bag.import_errors == {}
     expected = {f"mpp_sync__{i.id}" for i in SHIPPED if i.enabled} | {REPORT_DAG_ID}
-    # and one dispatch DAG per agency whose adapter accepts submissions
-    expected |= {f"mpp_dispatch__{i.id}" for i in SUBMITTING}
+    # and one dispatch DAG per agency whose adapter accepts submissions, and the outbox watcher that starts them
+    expected |= {f"mpp_dispatch__{i.id}" for i in SUBMITTING} | {OUTBOX_WATCH_DAG_ID}
     assert set(bag.dag_ids) == expected
 
 
@@ -55,7 +66,36 @@ def test_dispatch_dag_shape(bag: DagBag) -> None:
         assert [t.task_id for t in dag.tasks] == ["dispatch"]
         assert dag.max_active_runs == 1 and dag.catchup is False
         assert dag.tasks[0].pool == f"mpp_{instance.id}"
-        assert outbox_asset(instance.id).uri in str(dag.timetable.asset_condition)
+        # Its outbox asset alone, no timer: the watcher notices retries that come due.
+        assert isinstance(dag.timetable, AssetTriggeredTimetable)
+        assert not isinstance(dag.timetable, AssetOrTimeSchedule)
+        assert dag.timetable.asset_condition == outbox_asset(instance.id)
+        assert "mpp_outbox_watch" in dag.doc_md
+
+
+def test_outbox_watch_dag_shape(bag: DagBag) -> None:
+    dag = bag.dags[OUTBOX_WATCH_DAG_ID]
+    assert dag is not None
+    assert [t.task_id for t in dag.tasks] == ["watch_outbox"]
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert dag.timetable.expression == "*/2 * * * *"
+    task = dag.get_task("watch_outbox")
+    assert task.outlets == [AssetAlias(name=OUTBOX_ALIAS, group="mpp-outbox")]
+    assert task.retries == 0  # the next run, minutes later, is the retry
+    assert "MPP_AIRFLOW_OUTBOX_WATCH_SCHEDULE" in dag.doc_md and "When it fails" in dag.doc_md
+
+
+def test_the_watch_schedule_is_a_setting_and_no_submitting_agency_means_no_watcher(tmp_path: Path,
+                                                                                    no_io: None) -> None:
+    dags = build_dags(ROOT / "agencies.yaml", DagSettings(outbox_watch_schedule="*/5 * * * *"))
+    assert dags[OUTBOX_WATCH_DAG_ID].timetable.expression == "*/5 * * * *"
+    # dpmptsp-jateng's adapter (rest) takes no submissions: alone in the file, it gets neither dispatch nor watcher.
+    doc = yaml.safe_load((ROOT / "agencies.yaml").read_text(encoding="utf-8"))
+    doc["agencies"] = [a for a in doc["agencies"] if a["id"] == "dpmptsp-jateng"]
+    path = tmp_path / "agencies.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    assert set(build_dags(path)) == {"mpp_sync__dpmptsp-jateng", REPORT_DAG_ID}
+    assert set(build_dags(path, only=OUTBOX_WATCH_DAG_ID)) == {"mpp_sync__dpmptsp-jateng", REPORT_DAG_ID}
 
 
 def test_sync_dag_shape(bag: DagBag) -> None:
@@ -118,12 +158,12 @@ def test_generated_national_config_parses_cleanly(tmp_path: Path, no_io: None, m
     monkeypatch.setenv("MPP_AGENCIES_FILE", str(path))
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
-    assert len(bag.dag_ids) == 1201  # a sync and a dispatch DAG per agency, and the report
+    assert len(bag.dag_ids) == 1202  # a sync and a dispatch DAG per agency, the report and the outbox watcher
     sragen = bag.dags["mpp_sync__dpmptsp-3314"]
     assert "region:33.14" in sragen.tags and sragen.get_task("sync").queue == "jawa"
 
 
-@pytest.mark.parametrize("wanted", ["mpp_sync__dpmptsp-3314", REPORT_DAG_ID])
+@pytest.mark.parametrize("wanted", ["mpp_sync__dpmptsp-3314", REPORT_DAG_ID, OUTBOX_WATCH_DAG_ID])
 def test_a_task_process_builds_only_its_own_dag(wanted: str, tmp_path: Path, no_io: None,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     # What the task runner sets before it parses the DAG file (Airflow's parsing context).
@@ -131,7 +171,8 @@ def test_a_task_process_builds_only_its_own_dag(wanted: str, tmp_path: Path, no_
     write_agencies(path, 600)
     monkeypatch.setenv("MPP_AGENCIES_FILE", str(path))
     monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", wanted)
-    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_TASK_ID", "sync" if wanted != REPORT_DAG_ID else "write_report")
+    task_id = {REPORT_DAG_ID: "write_report", OUTBOX_WATCH_DAG_ID: "watch_outbox"}.get(wanted, "sync")
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_TASK_ID", task_id)
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
     assert bag.dag_ids == [wanted]
@@ -139,6 +180,8 @@ def test_a_task_process_builds_only_its_own_dag(wanted: str, tmp_path: Path, no_
     assert dag is not None
     if wanted == REPORT_DAG_ID:
         assert len(dag.timetable.asset_condition.objects) == 1200
+    elif wanted == OUTBOX_WATCH_DAG_ID:
+        assert [t.task_id for t in dag.tasks] == ["watch_outbox"]
     else:
         assert [t.task_id for t in dag.tasks] == ["sync"]
         assert dag.get_task("sync").pool == "mpp_dpmptsp-3314"
@@ -147,6 +190,7 @@ def test_a_task_process_builds_only_its_own_dag(wanted: str, tmp_path: Path, no_
 def test_a_dag_id_the_file_does_not_define_builds_everything(no_io: None) -> None:
     dags = build_dags(ROOT / "agencies.yaml", only="mpp_sync__nowhere")
     assert set(dags) == ({f"mpp_sync__{i.id}" for i in SHIPPED if i.enabled} | {REPORT_DAG_ID}
-                         | {f"mpp_dispatch__{i.id}" for i in SUBMITTING})
+                         | {f"mpp_dispatch__{i.id}" for i in SUBMITTING} | {OUTBOX_WATCH_DAG_ID})
     assert set(build_dags(ROOT / "agencies.yaml", only="mpp_sync__oss")) == {"mpp_sync__oss"}
     assert set(build_dags(ROOT / "agencies.yaml", only="mpp_dispatch__oss")) == {"mpp_dispatch__oss"}
+    assert set(build_dags(ROOT / "agencies.yaml", only=OUTBOX_WATCH_DAG_ID)) == {OUTBOX_WATCH_DAG_ID}

@@ -45,7 +45,7 @@ def test_arguments_become_options(monkeypatch: pytest.MonkeyPatch) -> None:
         main(["bench-sweep"])
     namespace = argparse.Namespace(instances=3, executor="local", parallelism=4, workers=1, worker_concurrency=2,
                                    applications=10, initial_sync=True, postgres="postgresql+psycopg://x/y",
-                                   timeout=60.0, keep_logs=None)
+                                   timeout=60.0, keep_logs=None, parse_interval=300)
     assert sweep_options(namespace).postgres_url == "postgresql+psycopg://x/y"
 
 
@@ -69,7 +69,11 @@ def test_table_names_every_figure() -> None:
 
 
 def test_the_dag_ids_match_the_factory() -> None:
-    assert (sweep.DAG_PREFIX, sweep.REPORT_DAG_ID) == (factory.DAG_PREFIX, factory.REPORT_DAG_ID)
+    assert (sweep.DAG_PREFIX, sweep.REPORT_DAG_ID, sweep.OUTBOX_WATCH_DAG_ID) == (
+        factory.DAG_PREFIX, factory.REPORT_DAG_ID, factory.OUTBOX_WATCH_DAG_ID)
+    # The watcher's task is listed apart from the sweep's rate, by its task id.
+    watch = factory.build_outbox_watch_dag(Path("agencies.yaml"), factory.DagSettings())
+    assert set(watch.task_ids) <= set(sweep.APART)
 
 
 def test_stat_lines_with_odd_command_names_parse() -> None:
