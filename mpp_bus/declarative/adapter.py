@@ -148,19 +148,47 @@ class _Stream:
         found = dig(body, self.records_path) if self.records_path else body
         return list(found or [])
 
-    def canonical(self, items: list[Any]) -> list[Any]:
+    def canonical(self, items: list[Any], tries: _Tries) -> list[Any]:
         """The page's items as canonical records in one pass, or the items themselves when the stream has no
-        one-pass validator or the page does not validate whole (each item is then mapped, or rejected, alone)."""
-        if self.one_pass is None or not items:
+        one-pass validator, when ``tries`` says to skip this page, or when the page does not validate whole (each
+        item is then mapped, or rejected, alone)."""
+        if self.one_pass is None or not items or not tries.now():
             return items
         try:
-            return CanonicalRecords(self.one_pass.validate_python(items), Application, sources=items)
+            records = CanonicalRecords(self.one_pass.validate_python(items), Application, sources=items)
         except ValidationError:
+            tries.failed()
             return items
+        tries.passed()
+        return records
 
     def record_id(self, item: Any) -> str | None:
         value = dig(item, self.id_path) if isinstance(item, Mapping) else None
         return None if value in (None, "") else str(value)
+
+
+class _Tries:
+    """When a read tries the one-pass route: on every page until one does not validate whole, then after 1, 2, 4 ...
+    up to ``MOST`` pages read item by item, and on every page again once one passes. Both routes store the same, so
+    this only bounds what an agency that keeps serving a bad record a page costs: a failed try is a whole page's
+    conversions done twice."""
+
+    MOST = 16
+
+    def __init__(self) -> None:
+        self.skip, self.wait = 0, 1
+
+    def now(self) -> bool:
+        if self.skip:
+            self.skip -= 1
+            return False
+        return True
+
+    def failed(self) -> None:
+        self.skip, self.wait = self.wait, min(self.wait * 2, self.MOST)
+
+    def passed(self) -> None:
+        self.wait = 1
 
 
 class RestAdapter(AgencyAdapter[RestConfig]):
@@ -294,12 +322,13 @@ class RestAdapter(AgencyAdapter[RestConfig]):
         assert s.d.incremental is not None and s.updated is not None
         pager = s.new_paginator(self.agency_id)
         first = pager.first().get(pager.param) if pager and pager.positional else None
+        tries = _Tries()
 
         def fetch(position: Keyset | None, token: Any) -> tuple[list[Any], PageResponse]:
             path, params = self._incremental_request(s, pager, token, first, position)
             resp, body = self._get(s, path, params)
             items = s.items(body)
-            return s.canonical(items), PageResponse(body, resp.headers, len(items))
+            return s.canonical(items, tries), PageResponse(body, resp.headers, len(items))
 
         return keyset_read(cursor, agency=self.agency_id, token_key=s.d.incremental.cursor_key, fetch=fetch,
                            paginator=pager, stop_when_empty=True, record_id=s.record_id,

@@ -27,6 +27,7 @@ from mpp_bus.canonical.records import CanonicalRecords
 from mpp_bus.config import AgencyInstance
 from mpp_bus.contract import Page, StreamName
 from mpp_bus.declarative import RestAdapter
+from mpp_bus.declarative.adapter import _Tries
 from mpp_bus.engine.validation import validate_page
 from mpp_bus.testing import FunctionTransport, Reply, session_for
 
@@ -226,9 +227,19 @@ def read(built: RestAdapter, cursor: dict[str, Any] | None) -> list[Page]:
     return list(built.read(StreamName.APPLICATIONS, cursor))
 
 
+@pytest.fixture(params=[False, True], ids=["every-page", "backing-off"])
+def backing_off(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """With the read's back-off after a page that failed its one-pass try (as shipped), or trying every page (so
+    the test data's clean pages between bad ones go in one pass)."""
+    if not request.param:
+        monkeypatch.setattr(_Tries, "now", lambda self: True)
+    return bool(request.param)
+
+
 @pytest.mark.parametrize("bad", [False, True], ids=["clean", "bad-records"])
 @pytest.mark.parametrize("fmt", list(FORMATS))
-def test_both_routes_store_the_same_from_the_start_and_from_every_cursor(fmt: str, bad: bool) -> None:
+def test_both_routes_store_the_same_from_the_start_and_from_every_cursor(fmt: str, bad: bool,
+                                                                         backing_off: bool) -> None:
     fast, slow = adapter(fmt, bad, one_pass=True), adapter(fmt, bad, one_pass=False)
     assert fast.compiled[StreamName.APPLICATIONS].one_pass is not None, "the spec compiles to one pass"
     pages = read(fast, None)
@@ -236,9 +247,12 @@ def test_both_routes_store_the_same_from_the_start_and_from_every_cursor(fmt: st
     assert sum(len(p.records) for p in pages) > RECORDS / 2
     one_pass = [isinstance(p.records, CanonicalRecords) for p in pages if p.records]
     if bad:
-        assert any(one_pass) and not all(one_pass), "clean pages go in one pass, pages with bad records item by item"
-        assert any(isinstance(p.records, CanonicalRecords) and p.rejects for p in pages), \
-            "the record check rejects from a page read in one pass"
+        if backing_off:
+            assert one_pass[0] is False and not all(one_pass[1:3]), "after a failed try, the next pages go item by item"
+        else:
+            assert any(one_pass) and not all(one_pass), "clean pages in one pass, those with bad records item by item"
+            assert any(isinstance(p.records, CanonicalRecords) and p.rejects for p in pages), \
+                "the record check rejects from a page read in one pass"
         reasons = " | ".join(j.reason for p in pages for j in p.rejects)
         for expected in ("NIK", "impossible dates", "unknown agency status code", "record without an id",
                          "is missing", "ValueError"):
@@ -249,6 +263,18 @@ def test_both_routes_store_the_same_from_the_start_and_from_every_cursor(fmt: st
     assert seen, "some cursors stand inside a second"
     for page in pages:
         assert stored(read(fast, page.cursor)) == stored(read(slow, page.cursor))
+
+
+def test_a_read_backs_off_the_one_pass_tries_after_a_page_that_failed() -> None:
+    tries = _Tries()
+    pattern = []
+    for passes in [False] * 7 + [True] * 5:  # an agency whose pages fail their try, then pass again
+        tried = tries.now()
+        pattern.append(tried)
+        if tried:
+            tries.passed() if passes else tries.failed()
+    # Tried, then 1, 2 and 4 pages item by item between tries; once a try passes, every page is tried again.
+    assert pattern == [True, False, True, False, False, True, False, False, False, False, True, True]
 
 
 def test_the_one_pass_records_are_the_engines_records() -> None:
