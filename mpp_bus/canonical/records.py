@@ -13,11 +13,11 @@ validate them again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Annotated, Any, NotRequired, cast
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, with_config
+from pydantic import AliasPath, BaseModel, BeforeValidator, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from mpp_bus.canonical.entities import Application
@@ -42,26 +42,36 @@ class CanonicalRecords(list[Any]):
     does).
 
     Build one only from the output of a ``mapped_record_type`` validator; any other record belongs in a plain
-    list, which the engine validates."""
+    list, which the engine validates. ``sources``, when given, are the agency items the records were validated
+    from, in the same order: a keyset read then takes each record's version (and a reject's payload) from its
+    item, as it does for a page mapped item by item, so the cursor does not depend on which way a page went."""
 
-    __slots__ = ("model",)
+    __slots__ = ("model", "sources")
 
-    def __init__(self, records: Iterable[Any], model: type[BaseModel]) -> None:
+    def __init__(self, records: Iterable[Any], model: type[BaseModel], sources: Sequence[Any] | None = None) -> None:
         super().__init__(records)
         self.model = model
+        self.sources = sources
 
 
 def mapped_record_type(
     model: type[BaseModel],
     *,
-    aliases: Mapping[str, str],
+    aliases: Mapping[str, str | AliasPath],
     converters: Mapping[str, Callable[[Any], Any]] | None = None,
     omit: Iterable[str] = ("agency_id",),
+    missing: Mapping[str, Any] | None = None,
+    required: Iterable[str] = (),
 ) -> Any:
     """``model``'s record type read from an agency's own field names: ``aliases`` maps a canonical field to the
-    agency's key (two fields may read one key, e.g. ``status`` and ``agency_status``), ``converters`` run on the
-    agency's value before the canonical rules (a code table's ``get``: an unknown code then fails the field). Fields
-    in ``omit`` are left out (``agency_id``: the adapter's own). Keys the agency sends beyond these are ignored.
+    agency's key (two fields may read one key, e.g. ``status`` and ``agency_status``; an ``AliasPath`` reads a
+    nested key), ``converters`` run on the agency's value before the canonical rules (a code table's ``get``: an
+    unknown code then fails the field). Fields in ``omit`` are left out (``agency_id``: the adapter's own). Keys the
+    agency sends beyond these are ignored.
+
+    ``missing`` gives a field the input it takes when the agency leaves its key out: that input goes through the
+    field's converter and rules as a sent value would, and the field is optional even where the model requires it.
+    A field in ``required`` must be sent even where the model has a default (a mapping that has none for it).
 
     Checks across fields are left to the caller's loop over the page: a Python validator on each record costs
     pydantic-core several times the check itself.
@@ -72,8 +82,8 @@ def mapped_record_type(
                                     converters={"status": statuses.table.get})
         page = TypeAdapter(list[Record]).validate_json(body)
     """
-    converters = converters or {}
-    left_out = set(omit)
+    converters, missing = converters or {}, missing or {}
+    left_out, must = set(omit), set(required)
     fields: dict[str, Any] = {}
     for name, info in model.model_fields.items():
         if name in left_out:
@@ -83,8 +93,11 @@ def mapped_record_type(
             metadata.append(BeforeValidator(_refusing(converters[name])))
         if name in aliases:
             metadata.append(Field(validation_alias=aliases[name]))
+        if name in missing:  # validated as input: a default pydantic took as it is would skip the converter
+            metadata.append(Field(default=missing[name], validate_default=True))
         annotation: Any = Annotated[(info.annotation, *metadata)] if metadata else info.annotation
-        fields[name] = annotation if info.is_required() else NotRequired[annotation]
+        optional = name in missing or (not info.is_required() and name not in must)
+        fields[name] = NotRequired[annotation] if optional else annotation
     config = cast(ConfigDict, {"extra": "ignore", **{k: v for k, v in model.model_config.items()
                                                       if k == "str_strip_whitespace"}})
     # As in record_type: a TypedDict whose fields are only known at run time.

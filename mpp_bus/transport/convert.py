@@ -63,17 +63,63 @@ def zone(name: str) -> tzinfo:
                           f"such as +07:00") from None
 
 
+# The numeric directives a fixed-width reader knows: (datetime argument position, width).
+_FIXED = {"%Y": (0, 4), "%m": (1, 2), "%d": (2, 2), "%H": (3, 2), "%M": (4, 2), "%S": (5, 2)}
+_DIRECTIVE = re.compile("%.")
+_SEPARATORS = frozenset("-/:. T")
+
+
+@cache
+def _fixed_reader(pattern: str) -> tuple[re.Pattern[str], tuple[int, ...]] | None:
+    """A strict reader of ``pattern`` (a regex of ASCII digits at each directive's full width, and where each group
+    goes among datetime's arguments) when the pattern holds only numeric directives with a year, a month and a day,
+    each once, between plain separators; None otherwise."""
+    regex: list[str] = []
+    places: list[int] = []
+    end = 0
+    for directive in _DIRECTIVE.finditer(pattern):
+        if directive.group() not in _FIXED or not set(pattern[end:directive.start()]) <= _SEPARATORS:
+            return None
+        place, width = _FIXED[directive.group()]
+        if place in places:
+            return None
+        regex.append(re.escape(pattern[end:directive.start()]) + f"([0-9]{{{width}}})")
+        places.append(place)
+        end = directive.end()
+    if not set(pattern[end:]) <= _SEPARATORS or not {0, 1, 2} <= set(places):
+        return None
+    return re.compile("".join(regex) + re.escape(pattern[end:])), tuple(places)
+
+
+def _strptime(text: str, pattern: str) -> datetime:
+    """``datetime.strptime(text, pattern)``, several times faster for the agencies' usual fixed-width numeric
+    formats (``DD-MM-YYYY HH:mm``): text of exactly that shape is read directly, which gives what strptime gives;
+    anything else, and any value out of range, goes to strptime itself, so its errors (and their words) stay."""
+    reader = _fixed_reader(pattern)
+    if reader is not None:
+        found = reader[0].fullmatch(text)
+        if found is not None:
+            parts = [0, 0, 0, 0, 0, 0]
+            for place, digits in zip(reader[1], found.groups(), strict=True):
+                parts[place] = int(digits)
+            try:
+                return datetime(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5])
+            except ValueError:
+                pass  # strptime says why, in its own words
+    return datetime.strptime(text, pattern)
+
+
 def parse_date(text: str, fmt: str | None = None) -> date:
     """A calendar date (no time zone): ISO by default, or in ``fmt``."""
     if fmt is None:
         return date.fromisoformat(text)
-    return datetime.strptime(text, strftime_pattern(fmt)).date()
+    return _strptime(text, strftime_pattern(fmt)).date()
 
 
 def parse_datetime(text: str, fmt: str | None = None, tz: str | None = None) -> datetime:
     """An aware UTC datetime. Without ``fmt`` the text is RFC 3339; a time with no offset is read in ``tz``, and
     without ``tz`` it is a skippable record (a time whose zone we would have to guess)."""
-    value = datetime.fromisoformat(text) if fmt is None else datetime.strptime(text, strftime_pattern(fmt))
+    value = datetime.fromisoformat(text) if fmt is None else _strptime(text, strftime_pattern(fmt))
     if value.tzinfo is None:
         if tz is None:
             raise SkippableError("a time without a UTC offset; the API promises RFC 3339")

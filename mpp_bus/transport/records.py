@@ -291,26 +291,31 @@ class KeysetPage:
         pass, see ``mapped_record_type``), so ids and times are read, not parsed. ``check`` raises a
         ``SkippableError`` for a record the canonical rules let through but the agency's own rules refuse (it
         becomes a reject). Each record gets ``agency_id`` = ``agency`` (the validator leaves it out: see
-        ``mapped_record_type``). A record's version is taken from the canonical record. Only for a page with nothing
-        added yet: its records stay ``CanonicalRecords``, which the engine does not validate again."""
+        ``mapped_record_type``). A record's version is taken from the canonical record, or from its agency item when
+        the records carry their ``sources`` (a reject's payload too: then a cursor and a reject are those of
+        ``extend``). Only for a page with nothing added yet: its records stay ``CanonicalRecords``, which the engine
+        does not validate again."""
         if self.records or self.rejects:
             raise ValueError("extend_canonical takes a whole page: this one already has records")
         start = self.start
+        sources = records.sources
         kept = []
-        for record in records:
+        for index, record in enumerate(records):
             rid, moment = record[id_key], record[updated_key]
             record["agency_id"] = agency  # before its version is taken: a re-read must digest the same record
-            if start is not None and start.knows(moment, rid) and start.replays(moment, rid, item_version(record)):
+            item = record if sources is None else sources[index]
+            if start is not None and start.knows(moment, rid) and start.replays(moment, rid, item_version(item)):
                 continue  # this very version was handled: the agency's filter is inclusive
             if check is not None:
                 try:
                     check(record)
                 except RECORD_ERRORS as exc:
-                    self.rejects.append(reject(exc, rid, orjson.loads(orjson.dumps(record))))
-                    self._note(moment, rid, record)
+                    payload = orjson.loads(orjson.dumps(record)) if sources is None else item
+                    self.rejects.append(reject(exc, rid, payload))
+                    self._note(moment, rid, item)
                     continue
             kept.append(record)
-            self._note(moment, rid, record)
+            self._note(moment, rid, item)
         self.records = CanonicalRecords(kept, records.model)
 
     def _note(self, moment: datetime, record_id: str, item: Any) -> None:
