@@ -9,6 +9,7 @@ Nothing in a DAG file or a CLI command does work that is not here, so both run t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from mpp_bus.errors import ConfigError
 from mpp_bus.privacy import NikHasher, Sealer
 from mpp_bus.store import Store, create_store
 from mpp_bus.store.breakers import StoreBreakerStates
+
+log = logging.getLogger("mpp_bus.bus")
 
 ConnectionLookup = Callable[[str], Connection | None]
 
@@ -114,8 +117,19 @@ class Bus:
                                     breaker=self.breaker(agency_id))
 
     def submitting(self, agency_ids: Sequence[str] = ()) -> list[AgencyInstance]:
-        """The selected (default: every enabled) agencies whose adapter accepts submissions."""
-        return [i for i in self.selected(agency_ids) if adapter_type(i.adapter).submits()]
+        """The selected (default: every enabled) agencies whose adapter accepts submissions. An agency whose adapter
+        type cannot be loaded is left out with a warning naming it: one bad entry in the agencies file must not stop
+        the deliveries to every other agency."""
+        found = []
+        for instance in self.selected(agency_ids):
+            try:
+                submits = adapter_type(instance.adapter).submits()
+            except ConfigError as exc:
+                log.warning("agency %s: %s; its submissions wait until the agencies file is fixed", instance.id, exc)
+                continue
+            if submits:
+                found.append(instance)
+        return found
 
     def dispatch(self, agency_id: str, *, limit: int | None = None) -> DispatchResult:
         """Deliver the agency's waiting submissions through its adapter, under its breaker and dispatch lock."""

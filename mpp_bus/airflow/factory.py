@@ -105,7 +105,8 @@ def agencies_file() -> Path:
 
 
 def cached_agencies(path: Path) -> tuple[AgencyInstance, ...]:
-    """The instances in ``path``; re-read only when the file changes (the DAG processor parses every 30 s)."""
+    """The instances in ``path``; re-read only when the file changes (the DAG processor parses it every few minutes,
+    and every task process once)."""
     stat = path.stat()
     return _load(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
@@ -131,8 +132,8 @@ def build_dags(
     wanted = only if only is not None else get_parsing_context().dag_id
     if wanted == REPORT_DAG_ID:
         return {REPORT_DAG_ID: build_report_dag(instances, path, settings)}
-    submitting = [i for i in instances if _submits(i)]
-    if wanted == OUTBOX_WATCH_DAG_ID and submitting:
+    # Whether an agency submits loads its adapter type: a sync task's process must not pay that for 600 agencies.
+    if wanted == OUTBOX_WATCH_DAG_ID and any(_submits(i) for i in instances):
         return {OUTBOX_WATCH_DAG_ID: build_outbox_watch_dag(path, settings)}
     task_args = _task_defaults(settings)
     dag_args = _dag_defaults()
@@ -140,9 +141,10 @@ def build_dags(
         chosen = [i for i in instances if dag_id(i.id) == wanted]
         if chosen:
             return {wanted: build_sync_dag(chosen[0], path, settings, task_args, dag_args)}
-        chosen = [i for i in submitting if dispatch_dag_id(i.id) == wanted]
+        chosen = [i for i in instances if dispatch_dag_id(i.id) == wanted and _submits(i)]
         if chosen:
             return {wanted: build_dispatch_dag(chosen[0], path, settings, task_args, dag_args)}
+    submitting = [i for i in instances if _submits(i)]
     dags = {dag_id(i.id): build_sync_dag(i, path, settings, task_args, dag_args) for i in instances}
     dags[REPORT_DAG_ID] = build_report_dag(instances, path, settings)
     for instance in submitting:

@@ -52,9 +52,12 @@ def retrying(store: Store, agency_id: str, now: datetime, next_attempt_at: datet
     assert moved is not None
 
 
-def run_watcher() -> tuple[dict[str, object], dict[tuple[str, str], dict[str, object]]]:
+Events = dict[tuple[str, str], dict[str, object]]
+
+
+def run_watcher(agencies: Path = ROOT / "agencies.yaml") -> tuple[dict[str, object], Events]:
     """Run the watcher's task as the factory builds it; the events it added, by asset name and URI."""
-    dag = build_outbox_watch_dag(ROOT / "agencies.yaml", DagSettings())
+    dag = build_outbox_watch_dag(agencies, DagSettings())
     task = dag.get_task("watch_outbox")
     events = OutletEventAccessors()
     result = task.execute({"outlet_events": events})
@@ -105,3 +108,25 @@ def test_nothing_due_adds_no_event(store: Store, capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     assert "outbox: 0 submission(s) due for 0 agencies; their dispatch DAGs are started: none" in out
     assert "without a dispatch DAG" not in out
+
+
+def test_an_agency_with_an_unknown_adapter_type_does_not_stop_the_others(
+        store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    agencies = tmp_path / "agencies.yaml"
+    agencies.write_text((ROOT / "agencies.yaml").read_text(encoding="utf-8") + """
+  - id: dpmptsp-typo
+    adapter: licensng
+    name: An agency whose adapter type is misspelled
+    level: kabupaten_kota
+    config: {base_url: "http://127.0.0.1:9", tenant: dpmptsp-3314}
+""", encoding="utf-8")
+    now = datetime.now(UTC) - timedelta(seconds=5)
+    accepted(store, "oss", now)
+    accepted(store, "dpmptsp-typo", now)
+
+    result, events = run_watcher(agencies)
+
+    assert events == {key("oss"): {"waiting": 1}}
+    assert result == {"agencies": 1, "submissions": 1, "stranded_agencies": 1}
+    out = capsys.readouterr().out + capsys.readouterr().err
+    assert "dpmptsp-typo=1" in out
