@@ -25,8 +25,8 @@ export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-8}"
 export AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG="${AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG:-4}"
 export AIRFLOW__API__WORKERS="${AIRFLOW__API__WORKERS:-1}"
 export AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES="${AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES:-1}"
-# One DAG file builds every agency's DAGs: re-parsing it every 30 s (Airflow's default) costs a fifth of a core at 600
-# agencies with nothing changed. Every 5 minutes instead; a change to the DAG file itself is parsed at once, a change
+# One DAG file builds every agency's DAGs: re-parsing it every 30 s (Airflow's default) kept most of a core busy at
+# 600 agencies with nothing changed (a parse 6-9 s, storing the serialized DAGs 20-40 s more). Every 5 minutes instead; a change to the DAG file itself is parsed at once, a change
 # to the agencies file within 5 minutes (or at once with `touch dags/mpp_sync.py`). Keep in step with PARSE_INTERVAL
 # in mpp_bus/airflow/sweep.py.
 export AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="${AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL:-300}"

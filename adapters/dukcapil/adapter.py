@@ -52,6 +52,7 @@ from mpp_bus.transport import (
     SoapClient,
     Vocabulary,
     checked_nik,
+    checked_record_times,
     checked_times,
     describe,
     keyset_read,
@@ -131,7 +132,7 @@ class DukcapilAdapter(AgencyAdapter[DukcapilConfig]):
                                fetch=lambda position, token: self._applications_page(since, token),
                                paginator=CursorPaginator("NextPageToken", agency=self.agency_id),
                                record_id=_application_id, updated=_updated, build=self._application,
-                               check=_times)
+                               check=checked_record_times)
 
     def _applications_page(self, since: datetime, token: str | None) -> tuple[list[Any], Any]:
         # The bulk read walks the XML itself: zeep's objects cost ten times the parsing (see SoapClient.call_xml).
@@ -223,9 +224,6 @@ def _refusal(exc: FatalError) -> str | None:
         return None
     return redact_text(str(getattr(cause, "message", "") or "ditolak"))[:500]
 
-
-def _times(record: dict[str, Any]) -> None:
-    checked_times(record["submitted_at"], record["status_at"], record["source_updated_at"])
 
 
 @cache

@@ -53,6 +53,7 @@ from mpp_bus.transport import (
     OAuth2ClientCredentials,
     Vocabulary,
     checked_nik,
+    checked_record_times,
     checked_times,
     describe,
     format_datetime,
@@ -124,7 +125,8 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
     def read_applications(self, cursor: Cursor | None) -> Iterator[Page]:
         return keyset_read(cursor, agency=self.agency_id, token_key="next_cursor", fetch=self._applications_page,
                            paginator=CursorPaginator("next_cursor", agency=self.agency_id),
-                           record_id=_application_id, updated=_updated, build=self._application, check=_times)
+                           record_id=_application_id, updated=_updated, build=self._application,
+                           check=checked_record_times)
 
     def _applications_page(self, position: Keyset | None, token: str | None) -> tuple[list[Any], Any]:
         params: dict[str, Any] = {"limit": min(self.instance.page_size, MAX_LIMIT)}
@@ -185,9 +187,6 @@ class LicensingAdapter(AgencyAdapter[LicensingConfig]):
         return Receipt(str(data["id"]), parse_datetime(data["submitted_at"]), str(data["status"]),
                        date.fromisoformat(due) if due else None)
 
-
-def _times(record: dict[str, Any]) -> None:
-    checked_times(record["submitted_at"], record["status_at"], record["source_updated_at"])
 
 
 @cache

@@ -40,7 +40,7 @@ from mpp_bus.transport import (
     PageResponse,
     Paginator,
     Vocabulary,
-    checked_times,
+    checked_record_times,
     converter,
     keyset_read,
     map_items,
@@ -272,7 +272,7 @@ class SqlAdapter(AgencyAdapter[SqlConfig]):
         if s.name is StreamName.APPLICATIONS:
             if updated is not None:
                 record.setdefault("source_updated_at", updated)
-            checked_times(record["submitted_at"], record["status_at"], record["source_updated_at"])
+            checked_record_times(record)
         return record
 
     def close(self) -> None:

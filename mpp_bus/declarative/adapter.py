@@ -49,7 +49,7 @@ from mpp_bus.transport import (
     SinceFilter,
     Vocabulary,
     auth_strategy,
-    checked_times,
+    checked_record_times,
     converter,
     dig,
     keyset_read,
@@ -332,7 +332,8 @@ class RestAdapter(AgencyAdapter[RestConfig]):
 
         return keyset_read(cursor, agency=self.agency_id, token_key=s.d.incremental.cursor_key, fetch=fetch,
                            paginator=pager, stop_when_empty=True, record_id=s.record_id,
-                           updated=partial(self._updated, s), build=partial(self._record, s), check=_times)
+                           updated=partial(self._updated, s), build=partial(self._record, s),
+                           check=checked_record_times)
 
     def _incremental_request(self, s: _Stream, pager: Paginator | None, token: Any, first: Any,
                              position: Keyset | None) -> tuple[str, dict[str, Any]]:
@@ -367,7 +368,7 @@ class RestAdapter(AgencyAdapter[RestConfig]):
         if s.name is StreamName.APPLICATIONS:
             if updated is not None:
                 record.setdefault("source_updated_at", updated)
-            checked_times(record["submitted_at"], record["status_at"], record["source_updated_at"])
+            checked_record_times(record)
         return record
 
     # --- templates -----------------------------------------------------------------------------------------------
@@ -389,11 +390,6 @@ class RestAdapter(AgencyAdapter[RestConfig]):
             if filled is not None:
                 out[name] = filled
         return out
-
-
-def _times(record: Mapping[str, Any]) -> None:
-    """The check ``_record`` makes of an application, on a record of the one-pass route."""
-    checked_times(record["submitted_at"], record["status_at"], record["source_updated_at"])
 
 
 def _fill(template: str, values: Mapping[str, Any], *, what: str) -> str | None:

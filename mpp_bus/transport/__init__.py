@@ -11,7 +11,7 @@ types at the boundary.
   agency's "changed since" filter behaves (inclusive or exclusive, second, minute or day);
 - incremental reads: ``keyset_read`` (the one keyset read loop: the adapter says how to fetch a page and map an item);
 - records: ``AgencyAdapter`` (the base class), ``KeysetPage``, ``map_items``, ``Vocabulary``, ``note``,
-  ``checked_nik``, ``checked_times``, ``describe``, ``reject``, ``run_check``;
+  ``checked_nik``, ``checked_times``, ``checked_record_times``, ``describe``, ``reject``, ``run_check``;
 - values: ``parse_date``, ``parse_datetime``, ``format_datetime`` and the named ``converter(...)``;
 - retries: ``retry_policy`` from an agency's ``RetryConfig``; ``NO_RETRY`` for a person waiting.
 """
@@ -68,6 +68,7 @@ from mpp_bus.transport.records import (
     KeysetPage,
     Vocabulary,
     checked_nik,
+    checked_record_times,
     checked_times,
     describe,
     map_items,
@@ -132,6 +133,7 @@ __all__ = [
     "Vocabulary",
     "auth_strategy",
     "checked_nik",
+    "checked_record_times",
     "checked_times",
     "converter",
     "describe",

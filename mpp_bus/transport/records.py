@@ -150,6 +150,12 @@ def checked_times(submitted: datetime, status_at: datetime, updated: datetime) -
         raise SkippableError("impossible dates: submitted or status time later than the last update")
 
 
+def checked_record_times(record: Mapping[str, Any]) -> None:
+    """``checked_times`` on a mapped application record: the ``check`` of a ``keyset_read`` whose page came
+    validated in one pass (``CanonicalRecords``)."""
+    checked_times(record["submitted_at"], record["status_at"], record["source_updated_at"])
+
+
 def reject(exc: Exception, record_id: str | None, payload: Mapping[str, Any]) -> Reject:
     """A record that could not be mapped; the reason never repeats a NIK (the engine redacts the payload)."""
     reason = str(exc) if isinstance(exc, SkippableError) else f"{type(exc).__name__}: {exc}"
